@@ -1,0 +1,50 @@
+"""Scoring learners on a fixed set of regression tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import Tensor
+
+from .._checks import check_int
+from ..learner import Learner
+from ..tasks import Episode
+from .stats import mean_ci
+
+
+def query_mse(learner: Learner, episodes: Episode, steps: Sequence[int] = (0, 1, 10)) -> Tensor:
+    """Per-task query MSE after adapting with each number of steps in ``steps``.
+
+    Every learner is scored on the same ``episodes``, so results can be compared pairwise.
+
+    Returns:
+        A tensor of shape ``(len(steps), tasks)``.
+    """
+    if len(steps) == 0:
+        raise ValueError("steps must list at least one number of adaptation steps, got none")
+    rows = []
+    for s in steps:
+        check_int("steps entry", s, minimum=0)
+        adapted = learner.adapt(episodes, steps=s)
+        with torch.no_grad():
+            prediction = learner.predict(adapted, episodes.query_x)
+            target = episodes.query_y.to(prediction.device)
+            rows.append(((prediction - target) ** 2).mean(dim=(1, 2)).cpu())
+    return torch.stack(rows)
+
+
+def results_table(results: Mapping[str, Tensor], steps: Sequence[int]) -> str:
+    """A Markdown table of mean ± 95% CI, one row per method and one column per step count.
+
+    ``results`` maps a method's name to the output of :func:`query_mse` for ``steps``.
+    """
+    header = "| method | " + " | ".join(f"{s} step{'s' if s != 1 else ''}" for s in steps) + " |"
+    lines = [header, "|---" * (len(steps) + 1) + "|"]
+    for name, values in results.items():
+        if values.shape[0] != len(steps):
+            raise ValueError(
+                f"results[{name!r}] has {values.shape[0]} rows but steps has {len(steps)} entries"
+            )
+        lines.append(f"| {name} | " + " | ".join(str(mean_ci(row)) for row in values) + " |")
+    return "\n".join(lines)

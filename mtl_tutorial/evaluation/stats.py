@@ -1,0 +1,64 @@
+"""Means with 95% confidence intervals, and paired comparisons on identical tasks."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+Z_95 = 1.96  # the field's convention: mean ± 1.96·std/√N over test tasks
+
+
+@dataclass(frozen=True)
+class MeanCI:
+    """A mean over ``n`` test tasks and the half-width of its 95% confidence interval."""
+
+    mean: float
+    ci95: float
+    n: int
+
+    @property
+    def low(self) -> float:
+        return self.mean - self.ci95
+
+    @property
+    def high(self) -> float:
+        return self.mean + self.ci95
+
+    def __str__(self) -> str:
+        return f"{self.mean:.3f} ± {self.ci95:.3f}"
+
+
+def mean_ci(values: Tensor) -> MeanCI:
+    """Mean of one value per task with the half-width ``1.96 · std / √n`` of its 95% interval.
+
+    Raises:
+        ValueError: if ``values`` is not 1-D with at least two entries, or holds NaN or inf.
+    """
+    values = torch.as_tensor(values, dtype=torch.float64)
+    if values.dim() != 1 or values.numel() < 2:
+        raise ValueError(
+            f"values must be a 1-D tensor with at least 2 entries, got shape {tuple(values.shape)}"
+        )
+    if not torch.isfinite(values).all():
+        raise ValueError("values must be finite; got NaN or infinite entries")
+    n = values.numel()
+    std = values.std(unbiased=True).item()
+    return MeanCI(values.mean().item(), Z_95 * std / math.sqrt(n), n)
+
+
+def paired_difference(a: Tensor, b: Tensor) -> MeanCI:
+    """Mean and 95% interval of ``a - b`` for two methods scored on the same tasks.
+
+    Pairing removes the variation between tasks, so it resolves differences that two
+    overlapping unpaired intervals would hide. ``a`` is better (lower loss) than ``b`` with
+    95% confidence when ``paired_difference(a, b).high < 0``.
+    """
+    a, b = torch.as_tensor(a), torch.as_tensor(b)
+    if a.shape != b.shape:
+        raise ValueError(
+            f"paired values must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
+    return mean_ci(a.double() - b.double())

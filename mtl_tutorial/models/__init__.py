@@ -1,0 +1,5 @@
+"""Networks the learners adapt."""
+
+from .mlp import MLP
+
+__all__ = ["MLP"]

@@ -1,0 +1,55 @@
+"""The book build fails when a notebook raises, on a first and on a repeated build.
+
+Jupyter Book 1 exits 0 on a failed notebook unless warnings are errors, and an incremental build
+skips unchanged notebooks. This builds a two-page book with the repository's own _config.yml
+through the same script CI uses: once with a notebook that works (the build must pass), then with
+a notebook that raises, twice (both builds must fail).
+"""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "scripts" / "jb_build_strict.sh"
+
+pytestmark = pytest.mark.skipif(shutil.which("jupyter-book") is None, reason="jupyter-book not installed")
+
+
+def notebook(source: str) -> str:
+    cell = {"cell_type": "code", "execution_count": None, "id": "c0", "metadata": {}, "outputs": [], "source": source}
+    nb = {
+        "cells": [{"cell_type": "markdown", "id": "m0", "metadata": {}, "source": "# A chapter"}, cell],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return json.dumps(nb)
+
+
+def build(book: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(BUILD), str(book)], capture_output=True, text=True, timeout=600)
+
+
+def test_a_raising_notebook_fails_the_build_every_time(tmp_path):
+    shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
+    (tmp_path / "book").mkdir()
+    shutil.copy(ROOT / "book" / "references.bib", tmp_path / "book" / "references.bib")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: book/chapter\n")
+    (tmp_path / "book" / "intro.md").write_text("# Intro\n")
+    chapter = tmp_path / "book" / "chapter.ipynb"
+
+    chapter.write_text(notebook("print(1 + 1)"))
+    working = build(tmp_path)
+    assert working.returncode == 0, working.stdout[-3000:] + working.stderr[-3000:]
+    assert (tmp_path / "_build" / "html" / "book" / "chapter.html").exists()
+
+    chapter.write_text(notebook("raise RuntimeError('this notebook is broken')"))
+    for attempt in ("first", "repeated"):
+        failing = build(tmp_path)
+        output = failing.stdout + failing.stderr
+        assert failing.returncode != 0, f"{attempt} build passed despite a raising notebook:\n{output[-3000:]}"
+        assert "this notebook is broken" in output
