@@ -37,9 +37,7 @@ def check_nonnegative_float(name: str, value: object) -> float:
     return float(value)
 
 
-def check_interval(
-    name: str, value: object, *, lowest: float | None = None
-) -> tuple[float, float]:
+def check_interval(name: str, value: object, *, lowest: float | None = None) -> tuple[float, float]:
     """Return ``value`` as ``(low, high)`` with ``low < high`` (and ``low >= lowest`` if given)."""
     allowed = "a pair (low, high) of finite numbers with low < high"
     if lowest is not None:

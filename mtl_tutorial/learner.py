@@ -27,7 +27,9 @@ class Learner(ABC):
     """Fit on a source of tasks, adapt to support sets, predict on query inputs."""
 
     @abstractmethod
-    def fit(self, tasks: SinusoidTasks, *, iterations: int, seed: int = 0, progress: bool | None = None) -> list[float]:
+    def fit(
+        self, tasks: SinusoidTasks, *, iterations: int, seed: int = 0, progress: bool | None = None
+    ) -> list[float]:
         """Learn from tasks drawn from ``tasks``; return the training loss of each iteration."""
 
     @abstractmethod

@@ -60,7 +60,7 @@ def plot_sinusoid_fits(
     x, y_true = tasks.curve(task, num_points)
     grid = x.view(1, -1, 1)
     fig, axes = plt.subplots(1, len(learners), figsize=(3.6 * len(learners), 3.2), sharey=True, squeeze=False)
-    for i, (ax, (name, learner)) in enumerate(zip(axes[0], learners.items())):
+    for i, (ax, (name, learner)) in enumerate(zip(axes[0], learners.items(), strict=True)):
         ax.plot(x, y_true[0], color="black", lw=1.5)
         for j, s in enumerate(steps):
             adapted = learner.adapt(task, steps=s)
@@ -68,18 +68,30 @@ def plot_sinusoid_fits(
                 fit = learner.predict(adapted, grid).cpu().view(-1)
             style = "-" if j == len(steps) - 1 else "--"
             ax.plot(x, fit, style, color=color_of(name, i), lw=2)
-        ax.scatter(task.support_x.view(-1), task.support_y.view(-1), color="black", zorder=3, s=30, marker="^")
+        ax.scatter(
+            task.support_x.view(-1), task.support_y.view(-1), color="black", zorder=3, s=30, marker="^"
+        )
         ax.set_title(name)
         ax.set_xlabel("x")
     axes[0, 0].set_ylabel("y")
     # one legend for all panels, in neutral colours: line style says the step count
     handles = [Line2D([], [], color="black", lw=1.5, label="true function")]
     handles += [
-        Line2D([], [], color="0.45", lw=2, ls="-" if j == len(steps) - 1 else "--",
-               label=f"fit after {s} step{'s' if s != 1 else ''}")
+        Line2D(
+            [],
+            [],
+            color="0.45",
+            lw=2,
+            ls="-" if j == len(steps) - 1 else "--",
+            label=f"fit after {s} step{'s' if s != 1 else ''}",
+        )
         for j, s in enumerate(steps)
     ]
-    handles.append(Line2D([], [], color="black", marker="^", ls="", label=f"K = {task.support_x.shape[1]} support points"))
+    handles.append(
+        Line2D(
+            [], [], color="black", marker="^", ls="", label=f"K = {task.support_x.shape[1]} support points"
+        )
+    )
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), bbox_to_anchor=(0.5, 0.0))
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig

@@ -20,7 +20,14 @@ pytestmark = pytest.mark.skipif(shutil.which("jupyter-book") is None, reason="ju
 
 
 def notebook(source: str) -> str:
-    cell = {"cell_type": "code", "execution_count": None, "id": "c0", "metadata": {}, "outputs": [], "source": source}
+    cell = {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": "c0",
+        "metadata": {},
+        "outputs": [],
+        "source": source,
+    }
     nb = {
         "cells": [{"cell_type": "markdown", "id": "m0", "metadata": {}, "source": "# A chapter"}, cell],
         "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
@@ -38,7 +45,9 @@ def test_a_raising_notebook_fails_the_build_every_time(tmp_path):
     shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
     (tmp_path / "book").mkdir()
     shutil.copy(ROOT / "book" / "references.bib", tmp_path / "book" / "references.bib")
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: book/chapter\n")
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nchapters:\n  - file: book/chapter\n"
+    )
     (tmp_path / "book" / "intro.md").write_text("# Intro\n")
     chapter = tmp_path / "book" / "chapter.ipynb"
 
@@ -51,5 +60,7 @@ def test_a_raising_notebook_fails_the_build_every_time(tmp_path):
     for attempt in ("first", "repeated"):
         failing = build(tmp_path)
         output = failing.stdout + failing.stderr
-        assert failing.returncode != 0, f"{attempt} build passed despite a raising notebook:\n{output[-3000:]}"
+        assert failing.returncode != 0, (
+            f"{attempt} build passed despite a raising notebook:\n{output[-3000:]}"
+        )
         assert "this notebook is broken" in output

@@ -58,7 +58,5 @@ def paired_difference(a: Tensor, b: Tensor) -> MeanCI:
     """
     a, b = torch.as_tensor(a), torch.as_tensor(b)
     if a.shape != b.shape:
-        raise ValueError(
-            f"paired values must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}"
-        )
+        raise ValueError(f"paired values must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     return mean_ci(a.double() - b.double())

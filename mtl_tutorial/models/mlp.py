@@ -21,15 +21,13 @@ class MLP(nn.Module):
         ValueError: if a width is not an integer >= 1.
     """
 
-    def __init__(
-        self, in_features: int = 1, hidden: Sequence[int] = (40, 40), out_features: int = 1
-    ) -> None:
+    def __init__(self, in_features: int = 1, hidden: Sequence[int] = (40, 40), out_features: int = 1) -> None:
         super().__init__()
         widths = [check_int("in_features", in_features, minimum=1)]
         widths += [check_int(f"hidden[{i}]", h, minimum=1) for i, h in enumerate(hidden)]
         widths.append(check_int("out_features", out_features, minimum=1))
         layers: list[nn.Module] = []
-        for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:])):
+        for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
             layers.append(nn.Linear(fan_in, fan_out))
             if i < len(widths) - 2:
                 layers.append(nn.ReLU())
@@ -39,7 +37,6 @@ class MLP(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-1] != self.in_features:
             raise ValueError(
-                f"MLP expects inputs whose last dimension is {self.in_features}, "
-                f"got shape {tuple(x.shape)}"
+                f"MLP expects inputs whose last dimension is {self.in_features}, got shape {tuple(x.shape)}"
             )
         return self.net(x)

@@ -36,9 +36,7 @@ class Episode:
             tensor = getattr(self, name)
             if not isinstance(tensor, Tensor) or tensor.dim() != 3:
                 shape = tuple(tensor.shape) if isinstance(tensor, Tensor) else type(tensor).__name__
-                raise ValueError(
-                    f"{name} must be a 3-D tensor (tasks, points, features), got {shape}"
-                )
+                raise ValueError(f"{name} must be a 3-D tensor (tasks, points, features), got {shape}")
         tasks = {getattr(self, name).shape[0] for name in names}
         if len(tasks) != 1:
             raise ValueError(
