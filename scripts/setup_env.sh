@@ -21,5 +21,4 @@ echo "==> installing mtl_tutorial[$EXTRAS] (pinned by constraints.txt)"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
     -c "$ROOT/constraints.txt" -e "$ROOT[$EXTRAS]"
 export PATH="$VENV/bin:$PATH"
-export MPLBACKEND="${MPLBACKEND:-Agg}"
 cd "$ROOT"

@@ -1,0 +1,51 @@
+"""Check that the built site shows what the chapters compute: figures and result tables.
+
+Usage: python scripts/check_site.py [SITE_DIR]   (default: _build/html)
+
+A notebook whose figures silently fail to render (for example under a non-interactive matplotlib
+backend) still builds without a warning; this catches it. Each entry of EXPECTED names a page and
+the least number of images and tables it must contain.
+"""
+
+from __future__ import annotations
+
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+EXPECTED = {
+    "book/01_background.html": {"img": 3, "table": 1},
+}
+
+
+class TagCounter(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: dict[str, int] = {}
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.counts[tag] = self.counts.get(tag, 0) + 1
+
+
+def main(site: Path) -> int:
+    problems = []
+    for page, minimum in EXPECTED.items():
+        path = site / page
+        if not path.exists():
+            problems.append(f"{page}: missing")
+            continue
+        counter = TagCounter()
+        counter.feed(path.read_text(encoding="utf-8"))
+        for tag, least in minimum.items():
+            found = counter.counts.get(tag, 0)
+            status = "ok" if found >= least else "TOO FEW"
+            print(f"{page}: {found} <{tag}> (expected >= {least}) {status}")
+            if found < least:
+                problems.append(f"{page}: {found} <{tag}>, expected at least {least}")
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1] if len(sys.argv) > 1 else "_build/html")))
