@@ -1,0 +1,73 @@
+import math
+
+import pytest
+import torch
+
+from mtl_tutorial import (
+    MAML,
+    MLP,
+    FineTuning,
+    SinusoidTasks,
+    mean_ci,
+    paired_difference,
+    query_mse,
+    results_table,
+)
+
+
+def test_mean_ci_is_the_fields_formula():
+    values = torch.tensor([1.0, 2.0, 3.0, 4.0, 10.0])
+    result = mean_ci(values)
+    std = values.std(unbiased=True).item()
+    assert result.mean == pytest.approx(4.0)
+    assert result.ci95 == pytest.approx(1.96 * std / math.sqrt(5))
+    assert result.n == 5
+    assert result.low == pytest.approx(4.0 - result.ci95) and result.high == pytest.approx(4.0 + result.ci95)
+    assert str(result) == f"4.000 ± {result.ci95:.3f}"
+
+
+def test_confidence_intervals_cover_the_true_mean_about_95_percent_of_the_time():
+    generator = torch.Generator().manual_seed(0)
+    draws = [mean_ci(torch.randn(200, generator=generator) + 3.0) for _ in range(2000)]
+    coverage = sum(d.low <= 3.0 <= d.high for d in draws) / len(draws)
+    assert 0.93 < coverage < 0.97
+
+
+def test_pairing_resolves_a_difference_that_unpaired_intervals_hide():
+    generator = torch.Generator().manual_seed(1)
+    task_difficulty = 5 * torch.rand(300, generator=generator)
+    a = task_difficulty + 0.05 * torch.randn(300, generator=generator)
+    b = task_difficulty + 0.1 + 0.05 * torch.randn(300, generator=generator)
+    assert mean_ci(a).high > mean_ci(b).low  # unpaired intervals overlap
+    assert paired_difference(a, b).high < 0  # paired: a is better, with 95% confidence
+    with pytest.raises(ValueError, match="same shape"):
+        paired_difference(a, b[:10])
+
+
+def test_query_mse_scores_every_task_at_every_step_count():
+    torch.manual_seed(0)
+    learner = FineTuning(MLP())
+    episodes = SinusoidTasks(support_size=5, query_size=20).sample(7, seed=0)
+    scores = query_mse(learner, episodes, steps=(0, 2))
+    assert scores.shape == (2, 7)
+    with torch.no_grad():
+        expected = ((learner.model(episodes.query_x) - episodes.query_y) ** 2).mean(dim=(1, 2))
+    torch.testing.assert_close(scores[0], expected)
+    assert not torch.equal(scores[0], scores[1])
+
+
+def test_results_table_has_one_row_per_method():
+    scores = {"a": torch.tensor([[1.0, 2.0, 3.0]]), "b": torch.tensor([[4.0, 5.0, 6.0]])}
+    table = results_table(scores, steps=(1,))
+    lines = table.splitlines()
+    assert lines[0] == "| method | 1 step |"
+    assert lines[2].startswith("| a | 2.000 ± ") and lines[3].startswith("| b | 5.000 ± ")
+    with pytest.raises(ValueError, match="rows"):
+        results_table(scores, steps=(1, 5))
+
+
+def test_learners_score_identically_on_identical_episodes():
+    torch.manual_seed(0)
+    maml = MAML(MLP())
+    episodes = SinusoidTasks(support_size=5, query_size=20).sample(5, seed=3)
+    torch.testing.assert_close(query_mse(maml, episodes, (1, 3)), query_mse(maml, episodes, (1, 3)))
