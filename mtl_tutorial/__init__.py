@@ -3,28 +3,37 @@
 Data flows one way: task distribution -> episodes -> learner -> adapted predictor -> evaluation.
 """
 
-from .evaluation import MeanCI, mean_ci, paired_difference, query_mse, results_table
+from .evaluation import MeanCI, mean_ci, paired_difference, query_accuracy, query_mse, results_table
 from .learner import GradientLearner, Learner
-from .meta import MAML
-from .models import MLP
-from .tasks import Episode, SinusoidTasks
-from .training import TrainingDiverged, seed_everything
+from .meta import ANIL, MAML, MetaSGD, ProtoNet, Reptile, TaskConditioned
+from .models import MLP, FiLMNetwork
+from .tasks import Episode, GaussianClusterTasks, SinusoidTasks
+from .training import Checkpointing, TrainingDiverged, seed_everything
 from .transfer import FineTuning
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ANIL",
     "MAML",
     "MLP",
+    "Checkpointing",
     "Episode",
+    "FiLMNetwork",
     "FineTuning",
+    "GaussianClusterTasks",
     "GradientLearner",
     "Learner",
     "MeanCI",
+    "MetaSGD",
+    "ProtoNet",
+    "Reptile",
     "SinusoidTasks",
+    "TaskConditioned",
     "TrainingDiverged",
     "mean_ci",
     "paired_difference",
+    "query_accuracy",
     "query_mse",
     "results_table",
     "seed_everything",

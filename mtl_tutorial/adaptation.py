@@ -7,9 +7,10 @@ with :func:`torch.func.functional_call`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call, grad
 
@@ -22,6 +23,17 @@ def mse_loss(prediction: Tensor, target: Tensor) -> Tensor:
     return ((prediction - target) ** 2).mean()
 
 
+def task_loss(prediction: Tensor, target: Tensor) -> Tensor:
+    """The default loss of one task: cross-entropy for integer labels, else mean squared error.
+
+    For classification, ``prediction`` holds logits of shape ``(points, ways)`` and ``target``
+    labels of shape ``(points,)``.
+    """
+    if target.is_floating_point():
+        return mse_loss(prediction, target)
+    return F.cross_entropy(prediction.reshape(-1, prediction.shape[-1]), target.reshape(-1))
+
+
 def sgd_adapt(
     model: nn.Module,
     params: Params,
@@ -29,53 +41,45 @@ def sgd_adapt(
     y: Tensor,
     *,
     steps: int,
-    lr: float,
-    loss_fn: LossFn = mse_loss,
+    lr: float | Mapping[str, Tensor],
+    loss_fn: LossFn = task_loss,
     first_order: bool = False,
+    adapted: Collection[str] | None = None,
 ) -> Params:
-    """Take ``steps`` gradient-descent steps of size ``lr`` on ``loss_fn(model(x), y)``.
+    """Take ``steps`` gradient-descent steps on ``loss_fn(model(x), y)``.
 
-    The result stays a differentiable function of ``params``: backpropagating through it gives
-    MAML's second-order meta-gradient. With ``first_order=True`` each step's gradient is
-    detached, which drops the Hessian terms (first-order MAML).
+    Args:
+        lr: one step size, or one tensor of step sizes per adapted parameter (Meta-SGD).
+        first_order: detach each step's gradient, dropping the Hessian terms (first-order MAML).
+        adapted: names of the parameters to adapt (ANIL adapts only the head); default all.
+
+    The result stays a differentiable function of ``params`` (and of ``lr`` when it holds
+    tensors): backpropagating through it gives MAML's second-order meta-gradient.
     """
+    names = list(params) if adapted is None else [n for n in params if n in adapted]
+    fixed = {n: p for n, p in params.items() if n not in names}
 
-    def support_loss(p: Params) -> Tensor:
-        return loss_fn(functional_call(model, p, (x,)), y)
+    def support_loss(fast: Params) -> Tensor:
+        return loss_fn(functional_call(model, {**fixed, **fast}, (x,)), y)
 
+    fast = {n: params[n] for n in names}
     for _ in range(steps):
-        grads = grad(support_loss)(params)
-        params = {
-            name: p - lr * (grads[name].detach() if first_order else grads[name])
-            for name, p in params.items()
-        }
-    return params
+        grads = grad(support_loss)(fast)
+        if first_order:
+            grads = {n: g.detach() for n, g in grads.items()}
+        fast = {n: p - (lr[n] if isinstance(lr, Mapping) else lr) * grads[n] for n, p in fast.items()}
+    return {**fixed, **fast}
 
 
-def batched_sgd_adapt(
-    model: nn.Module,
-    params: Params,
-    x: Tensor,
-    y: Tensor,
-    *,
-    steps: int,
-    lr: float,
-    loss_fn: LossFn = mse_loss,
-    first_order: bool = False,
-) -> Params:
+def batched_sgd_adapt(model: nn.Module, params: Params, x: Tensor, y: Tensor, **kwargs) -> Params:
     """:func:`sgd_adapt` for a batch of tasks: ``x`` and ``y`` carry a leading task dimension.
 
-    Returns one set of adapted parameters per task, each tensor with a leading task dimension.
+    Keyword arguments are those of :func:`sgd_adapt`. Returns one set of adapted parameters per
+    task, each tensor with a leading task dimension.
     """
-
-    def one_task(x_t: Tensor, y_t: Tensor) -> Params:
-        return sgd_adapt(
-            model, params, x_t, y_t, steps=steps, lr=lr, loss_fn=loss_fn, first_order=first_order
-        )
-
-    if steps == 0:
+    if kwargs.get("steps", 0) == 0:
         return {name: p.expand(x.shape[0], *p.shape) for name, p in params.items()}
-    return torch.vmap(one_task)(x, y)
+    return torch.vmap(lambda x_t, y_t: sgd_adapt(model, params, x_t, y_t, **kwargs))(x, y)
 
 
 def batched_predict(model: nn.Module, params: Params, x: Tensor) -> Tensor:

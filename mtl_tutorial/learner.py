@@ -8,41 +8,181 @@ A learner answers three questions:
 
 That is all evaluation code needs to know, which is what lets the book put MAML next to
 fine-tuning on identical episodes.
+
+**Normalisation policy.** No learner computes a statistic across examples at prediction time:
+networks with BatchNorm are refused (:func:`check_no_batch_norm`), and backbones normalise each
+example on its own (LayerNorm, GroupNorm). A query's prediction therefore depends only on that
+query, the support set and the learned parameters, never on the other queries in its batch —
+the transductive leak that BatchNorm in training mode causes in two peer libraries' examples.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from ._checks import check_int, check_positive_float
-from .adaptation import LossFn, Params, batched_predict, batched_sgd_adapt, mse_loss
-from .tasks import Episode, SinusoidTasks
+from .adaptation import LossFn, Params, batched_predict, batched_sgd_adapt, task_loss
+from .tasks import Episode, TaskSource
+from .training import Checkpointing, GeneratorState, run_training
+
+
+def check_no_batch_norm(model: nn.Module) -> None:
+    """Refuse networks with BatchNorm layers (see the module's normalisation policy)."""
+    for name, module in model.named_modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            raise ValueError(
+                f"{name or 'the model'} is a {type(module).__name__}: batch statistics would let "
+                "one query's prediction depend on the other queries. Use a per-example "
+                "normalisation (nn.LayerNorm, nn.GroupNorm) instead."
+            )
+
+
+def resolve_device(device: str | torch.device | None, model: nn.Module) -> torch.device:
+    """The device to train on: ``device`` if given (CUDA only when available), else the model's."""
+    if device is None:
+        first = next(model.parameters(), None)
+        return first.device if first is not None else torch.device("cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r} was asked for, but CUDA is not available here; use 'cpu'")
+    return device
+
+
+def check_ways(logits: Tensor, episode: Episode) -> None:
+    """Refuse logits whose width is not the episode's number of ways (a silent mismatch otherwise)."""
+    if episode.is_classification and logits.shape[-1] != episode.num_ways:
+        raise ValueError(
+            f"the model gives {logits.shape[-1]} logits per example but the episode is "
+            f"{episode.num_ways}-way; build the model's output layer with {episode.num_ways} outputs"
+        )
 
 
 class Learner(ABC):
-    """Fit on a source of tasks, adapt to support sets, predict on query inputs."""
+    """Fit on a source of tasks, adapt to support sets, predict on query inputs.
 
-    @abstractmethod
-    def fit(
-        self, tasks: SinusoidTasks, *, iterations: int, seed: int = 0, progress: bool | None = None
-    ) -> list[float]:
-        """Learn from tasks drawn from ``tasks``; return the training loss of each iteration."""
+    Subclasses implement :meth:`adapt`, :meth:`predict` and :meth:`training_loss` (the loss
+    :meth:`fit` minimises on a batch of training tasks with Adam), or override :meth:`fit`.
+
+    Args:
+        model: the network the learner trains; moved to ``device``.
+        lr: Adam's learning rate in :meth:`fit` (default 1e-3).
+        device: where to train and predict; default the model's device. ``"cuda"`` raises
+            ``ValueError`` when no GPU is available.
+    """
+
+    #: Short name used by the command-line tool and in result files.
+    name: str = "learner"
+
+    def __init__(
+        self, model: nn.Module, *, lr: float = 1e-3, device: str | torch.device | None = None
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        check_no_batch_norm(model)
+        self.device = resolve_device(device, model)
+        self.model = model.to(self.device)
+        self.lr = check_positive_float("lr", lr)
+        self._optimizer: torch.optim.Optimizer | None = None
+
+    # -- the three questions ------------------------------------------------------------------
 
     @abstractmethod
     def adapt(self, episode: Episode, steps: int | None = None) -> Any:
-        """Adapt to each task's support set; return a per-task state for :meth:`predict`."""
+        """Adapt to each task's support set; return a per-task state for :meth:`predict`.
+
+        ``steps`` is the number of gradient steps for learners that take them; others ignore it.
+        """
 
     @abstractmethod
     def predict(self, adapted: Any, x: Tensor) -> Tensor:
-        """Predict for inputs ``x`` of shape ``(tasks, points, features)``."""
+        """Predict for inputs ``x`` of shape ``(tasks, points, ...)`` from :meth:`adapt`'s state."""
+
+    def training_loss(self, episode: Episode) -> Tensor:
+        """The differentiable loss :meth:`fit` lowers on a batch of training tasks."""
+        raise NotImplementedError(f"{type(self).__name__} defines its own fit()")
+
+    def fit(
+        self,
+        tasks: TaskSource,
+        *,
+        iterations: int,
+        meta_batch_size: int = 25,
+        seed: int = 0,
+        progress: bool | None = None,
+        checkpointing: Checkpointing | None = None,
+    ) -> list[float]:
+        """Train for ``iterations`` Adam steps, each on ``meta_batch_size`` fresh tasks.
+
+        Task sampling is seeded by ``seed``. With ``checkpointing``, the run saves its state at
+        intervals and resumes from it, ending exactly where an uninterrupted run would.
+        Returns the training loss of every iteration.
+        """
+        check_int("meta_batch_size", meta_batch_size, minimum=1)
+        generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+        optimizer = self.optimizer
+
+        def step(_: int) -> float:
+            loss = self.training_loss(tasks.sample(meta_batch_size, generator=generator).to(self.device))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            return loss.item()
+
+        return self._run(step, iterations, generator, progress, checkpointing, meta_batch_size, seed)
+
+    # -- shared machinery ---------------------------------------------------------------------
+
+    def trainable_modules(self) -> dict[str, nn.Module]:
+        """Modules whose parameters :meth:`fit` trains and checkpoints save, by name."""
+        return {"model": self.model}
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer:
+        """Adam over every trainable module, created on first use."""
+        if self._optimizer is None:
+            self._optimizer = torch.optim.Adam(trainable_parameters(self.trainable_modules()), lr=self.lr)
+        return self._optimizer
+
+    def config(self) -> dict[str, Any]:
+        """The learner's settings, stored with checkpoints to refuse resuming a different run."""
+        return {"learner": type(self).__name__, "lr": self.lr}
+
+    def _run(
+        self,
+        step,
+        iterations: int,
+        generator: torch.Generator,
+        progress: bool | None,
+        checkpointing: Checkpointing | None,
+        meta_batch_size: int,
+        seed: int,
+    ) -> list[float]:
+        state: dict[str, Any] = dict(self.trainable_modules())
+        if self.uses_optimizer:
+            state["optimizer"] = self.optimizer
+        state["tasks"] = GeneratorState(generator)
+        config = {**self.config(), "meta_batch_size": meta_batch_size, "seed": seed}
+        return run_training(
+            step,
+            iterations,
+            description=self.name,
+            progress=progress,
+            state=state,
+            checkpointing=checkpointing,
+            config=config,
+        )
+
+    #: Whether :meth:`fit` steps an optimiser (Reptile moves parameters itself).
+    uses_optimizer: bool = True
 
 
 class GradientLearner(Learner):
-    """A learner that adapts by plain gradient descent from an initialisation it holds.
+    """A learner that adapts by gradient descent from an initialisation it holds.
 
     Subclasses decide how :meth:`fit` learns that initialisation (MAML meta-learns it; transfer
     learning pretrains it; an unfitted learner starts from random weights).
@@ -51,7 +191,10 @@ class GradientLearner(Learner):
         model: the network; its current parameters are the initialisation.
         adapt_lr: step size of gradient descent on the support set (default 0.01).
         adapt_steps: number of adaptation steps when :meth:`adapt` is not told (default 10).
-        loss_fn: loss of one task's predictions (default mean squared error).
+        lr: Adam's learning rate in :meth:`fit` (default 1e-3).
+        loss_fn: loss of one task's predictions (default: cross-entropy for class labels,
+            mean squared error otherwise).
+        device: where to train and predict (default: the model's device).
     """
 
     def __init__(
@@ -60,23 +203,22 @@ class GradientLearner(Learner):
         *,
         adapt_lr: float = 0.01,
         adapt_steps: int = 10,
-        loss_fn: LossFn = mse_loss,
+        lr: float = 1e-3,
+        loss_fn: LossFn = task_loss,
+        device: str | torch.device | None = None,
     ) -> None:
-        if not isinstance(model, nn.Module):
-            raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-        self.model = model
+        super().__init__(model, lr=lr, device=device)
         self.adapt_lr = check_positive_float("adapt_lr", adapt_lr)
         self.adapt_steps = check_int("adapt_steps", adapt_steps, minimum=0)
         self.loss_fn = loss_fn
 
-    @property
-    def device(self) -> torch.device:
-        """The device the model's parameters live on."""
-        return next(self.model.parameters()).device
-
     def initial_params(self) -> Params:
         """The initialisation adaptation starts from, as a ``{name: tensor}`` dictionary."""
         return dict(self.model.named_parameters())
+
+    def adaptation_kwargs(self) -> dict[str, Any]:
+        """How :meth:`adapt` steps: overridden by Meta-SGD (learned rates) and ANIL (head only)."""
+        return {"lr": self.adapt_lr}
 
     def adapt(self, episode: Episode, steps: int | None = None) -> Params:
         """Take ``steps`` (default ``adapt_steps``) gradient steps on each task's support set.
@@ -91,10 +233,24 @@ class GradientLearner(Learner):
             episode.support_x,
             episode.support_y,
             steps=steps,
-            lr=self.adapt_lr,
             loss_fn=self.loss_fn,
+            **self.adaptation_kwargs(),
         )
 
     def predict(self, adapted: Params, x: Tensor) -> Tensor:
         """Predict with per-task parameters from :meth:`adapt` for inputs ``x``."""
         return batched_predict(self.model, adapted, x.to(self.device))
+
+    def query_loss(self, adapted: Params, episode: Episode) -> Tensor:
+        """Mean over tasks of the loss of adapted parameters on their query sets."""
+        predictions = self.predict(adapted, episode.query_x)
+        check_ways(predictions, episode)
+        return torch.vmap(self.loss_fn)(predictions, episode.query_y).mean()
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "adapt_lr": self.adapt_lr, "adapt_steps": self.adapt_steps}
+
+
+def trainable_parameters(modules: Mapping[str, nn.Module]) -> Iterable[Tensor]:
+    """Every parameter of ``modules`` that requires a gradient."""
+    return (p for m in modules.values() for p in m.parameters() if p.requires_grad)

@@ -94,7 +94,7 @@ def test_curve_matches_the_task_functions():
 
 def test_episode_rejects_inconsistent_shapes():
     x = torch.zeros(2, 5, 1)
-    with pytest.raises(ValueError, match="3-D tensor"):
+    with pytest.raises(ValueError, match="at least 3 dimensions"):
         Episode(torch.zeros(5, 1), x, x, x)
     with pytest.raises(ValueError, match="same number of tasks"):
         Episode(x, x, torch.zeros(3, 5, 1), torch.zeros(3, 5, 1))

@@ -20,7 +20,7 @@ def test_divergence_on_the_first_step_says_so():
 def test_a_huge_inner_learning_rate_makes_maml_diverge_loudly():
     seed_everything(0)
     maml = MAML(MLP(), inner_lr=10.0, inner_steps=5)
-    with pytest.raises(TrainingDiverged, match="MAML: loss became"):
+    with pytest.raises(TrainingDiverged, match="maml: loss became"):
         maml.fit(SinusoidTasks(), iterations=50, progress=False)
 
 

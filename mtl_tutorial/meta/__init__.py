@@ -1,5 +1,13 @@
-"""Meta-learners: they learn, from many tasks, how to learn a new one."""
+"""Meta-learners: they learn, from many tasks, how to learn a new one.
 
+One short module per method, all behind :class:`mtl_tutorial.learner.Learner`.
+"""
+
+from .anil import ANIL
+from .film import TaskConditioned
 from .maml import MAML
+from .metasgd import MetaSGD
+from .protonet import ProtoNet
+from .reptile import Reptile
 
-__all__ = ["MAML"]
+__all__ = ["ANIL", "MAML", "MetaSGD", "ProtoNet", "Reptile", "TaskConditioned"]

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from .._checks import check_int, check_positive_float
-from ..adaptation import LossFn, batched_predict, batched_sgd_adapt, mse_loss
+from ..adaptation import LossFn, batched_sgd_adapt, task_loss
 from ..learner import GradientLearner
-from ..tasks import Episode, SinusoidTasks
-from ..training import run_training
+from ..tasks import Episode
 
 
 class MAML(GradientLearner):
     """Meta-learn an initialisation from which a few gradient steps fit a new task.
 
-    Each meta-training iteration samples ``meta_batch_size`` tasks, adapts the shared
+    Each meta-training iteration samples a meta-batch of tasks, adapts the shared
     initialisation θ to each task's support set with ``inner_steps`` steps of size ``inner_lr``,
     and moves θ with Adam (``outer_lr``) to lower the mean query loss of the adapted parameters.
     The inner loop is differentiated through (second order) unless ``first_order=True``.
@@ -24,14 +25,17 @@ class MAML(GradientLearner):
         model: the network whose initial parameters are meta-learned.
         inner_lr: inner-loop step size α, used in training and adaptation (default 0.01).
         inner_steps: inner steps during meta-training (default 1, as in the paper).
-        adapt_steps: steps at adaptation time when not given to :meth:`adapt` (default 10).
+        adapt_steps: inner steps at test time, when not given to :meth:`adapt` (default 10).
         first_order: drop second-order terms (first-order MAML) (default False).
         outer_lr: Adam's learning rate for the meta-update (default 1e-3).
-        loss_fn: per-task loss (default mean squared error).
+        loss_fn: per-task loss (default: cross-entropy for labels, else mean squared error).
+        device: where to train (default: the model's device).
 
     Raises:
         ValueError: for a learning rate that is not > 0 or a step count below 0.
     """
+
+    name = "maml"
 
     def __init__(
         self,
@@ -42,19 +46,28 @@ class MAML(GradientLearner):
         adapt_steps: int = 10,
         first_order: bool = False,
         outer_lr: float = 1e-3,
-        loss_fn: LossFn = mse_loss,
+        loss_fn: LossFn = task_loss,
+        device: str | torch.device | None = None,
     ) -> None:
         inner_lr = check_positive_float("inner_lr", inner_lr)  # named as the caller knows it
-        super().__init__(model, adapt_lr=inner_lr, adapt_steps=adapt_steps, loss_fn=loss_fn)
+        outer_lr = check_positive_float("outer_lr", outer_lr)
+        super().__init__(
+            model, adapt_lr=inner_lr, adapt_steps=adapt_steps, lr=outer_lr, loss_fn=loss_fn, device=device
+        )
         self.inner_steps = check_int("inner_steps", inner_steps, minimum=0)
         self.first_order = bool(first_order)
-        self.outer_lr = check_positive_float("outer_lr", outer_lr)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.outer_lr)
+        if self.first_order:
+            self.name = "fomaml"
 
     @property
     def inner_lr(self) -> float:
         """Inner-loop step size α (the same one :meth:`adapt` uses)."""
         return self.adapt_lr
+
+    @property
+    def outer_lr(self) -> float:
+        """Adam's learning rate for the meta-update."""
+        return self.lr
 
     def meta_loss(self, episode: Episode) -> torch.Tensor:
         """Mean query loss after adapting to each support set: the outer objective.
@@ -69,35 +82,13 @@ class MAML(GradientLearner):
             episode.support_x,
             episode.support_y,
             steps=self.inner_steps,
-            lr=self.inner_lr,
             loss_fn=self.loss_fn,
             first_order=self.first_order,
+            **self.adaptation_kwargs(),
         )
-        predictions = batched_predict(self.model, adapted, episode.query_x)
-        return torch.vmap(self.loss_fn)(predictions, episode.query_y).mean()
+        return self.query_loss(adapted, episode)
 
-    def fit(
-        self,
-        tasks: SinusoidTasks,
-        *,
-        iterations: int,
-        meta_batch_size: int = 25,
-        seed: int = 0,
-        progress: bool | None = None,
-    ) -> list[float]:
-        """Meta-train for ``iterations`` meta-updates on fresh batches of ``meta_batch_size`` tasks.
+    training_loss = meta_loss
 
-        Task sampling is seeded by ``seed``. Returns the meta-loss of every iteration.
-        """
-        check_int("meta_batch_size", meta_batch_size, minimum=1)
-        generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
-
-        def step(_: int) -> float:
-            loss = self.meta_loss(tasks.sample(meta_batch_size, generator=generator))
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
-            return loss.item()
-
-        name = "first-order MAML" if self.first_order else "MAML"
-        return run_training(step, iterations, description=name, progress=progress)
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "inner_steps": self.inner_steps, "first_order": self.first_order}

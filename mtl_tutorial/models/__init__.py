@@ -1,5 +1,6 @@
 """Networks the learners adapt."""
 
+from .film import FiLMNetwork
 from .mlp import MLP
 
-__all__ = ["MLP"]
+__all__ = ["MLP", "FiLMNetwork"]

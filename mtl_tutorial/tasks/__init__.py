@@ -1,6 +1,7 @@
 """Task distributions and the :class:`Episode` type they produce."""
 
-from .episode import Episode
+from .clusters import GaussianClusterTasks
+from .episode import Episode, TaskSource
 from .sinusoid import SinusoidTasks
 
-__all__ = ["Episode", "SinusoidTasks"]
+__all__ = ["Episode", "GaussianClusterTasks", "SinusoidTasks", "TaskSource"]

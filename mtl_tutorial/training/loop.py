@@ -1,20 +1,29 @@
-"""The training loop every learner uses: progress bar, divergence guard, loss history."""
+"""The training loop every learner uses: progress bar, divergence guard, checkpoints, resuming."""
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from .._checks import check_int
+from .checkpoint import Checkpointing, load_checkpoint, save_atomically
 
 
 class TrainingDiverged(RuntimeError):
     """Raised when the training loss becomes NaN or infinite."""
+
+
+class Stateful(Protocol):
+    def state_dict(self) -> Mapping[str, Any]: ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> Any: ...
 
 
 def seed_everything(seed: int) -> None:
@@ -31,23 +40,58 @@ def run_training(
     *,
     description: str = "training",
     progress: bool | None = None,
+    state: Mapping[str, Stateful] | None = None,
+    checkpointing: Checkpointing | None = None,
+    config: Mapping[str, Any] | None = None,
 ) -> list[float]:
     """Call ``step(i)`` for ``i = 0 … iterations - 1`` and return the losses it reports.
 
     Args:
         step: performs one optimisation step and returns its loss as a float.
         iterations: number of steps (>= 1).
-        description: label of the progress bar.
+        description: label of the progress bar and of error messages.
         progress: show a tqdm progress bar; ``None`` (default) shows it only when the output
             is a terminal, so logs and notebooks stay clean.
+        state: everything a resumed run must restore (model, optimiser, task generator), by
+            name; needed with ``checkpointing``.
+        checkpointing: save ``state`` atomically every ``checkpointing.every`` iterations and at
+            the end; resume from an existing checkpoint. Off by default.
+        config: the learner's settings, stored in checkpoints; resuming a checkpoint made with
+            other settings raises ``ValueError`` rather than mixing two runs.
 
     Raises:
         TrainingDiverged: when a loss is NaN or infinite, naming the step and the last finite
             loss, so a bad learning rate fails loudly instead of training on garbage.
     """
     check_int("iterations", iterations, minimum=1)
+    if checkpointing is not None and not state:
+        raise ValueError("checkpointing needs the training state to save; got state=None")
     losses: list[float] = []
-    bar = tqdm(range(iterations), desc=description, disable=None if progress is None else not progress)
+    start = 0
+    config = dict(config or {})
+    if checkpointing is not None and checkpointing.resume and Path(checkpointing.path).exists():
+        saved = load_checkpoint(checkpointing.path)
+        if saved.get("config") != config:
+            raise ValueError(
+                f"checkpoint {checkpointing.path} was made with settings {saved.get('config')}, "
+                f"not {config}; delete it or pass resume=False"
+            )
+        for name, obj in state.items():
+            obj.load_state_dict(saved["state"][name])
+        losses = saved["losses"].tolist()
+        start = int(saved["step"])
+
+    def save(done: int) -> None:
+        payload = {
+            "step": done,
+            "losses": torch.tensor(losses, dtype=torch.float64),
+            "state": {name: obj.state_dict() for name, obj in state.items()},
+            "config": config,
+        }
+        save_atomically(payload, checkpointing.path)
+
+    disable = None if progress is None else not progress
+    bar = tqdm(range(start, iterations), desc=description, initial=start, total=iterations, disable=disable)
     for i in bar:
         loss = float(step(i))
         if not math.isfinite(loss):
@@ -59,4 +103,6 @@ def run_training(
         losses.append(loss)
         if i % 100 == 0:
             bar.set_postfix(loss=f"{loss:.4f}")
+        if checkpointing is not None and ((i + 1) % checkpointing.every == 0 or i + 1 == iterations):
+            save(i + 1)
     return losses

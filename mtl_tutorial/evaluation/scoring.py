@@ -1,4 +1,4 @@
-"""Scoring learners on a fixed set of regression tasks."""
+"""Scoring learners on a fixed set of tasks: query MSE for regression, accuracy for classification."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from .._checks import check_int
-from ..learner import Learner
+from ..learner import Learner, check_ways
 from ..tasks import Episode
 from .stats import mean_ci
 
@@ -31,6 +31,31 @@ def query_mse(learner: Learner, episodes: Episode, steps: Sequence[int] = (0, 1,
             prediction = learner.predict(adapted, episodes.query_x)
             target = episodes.query_y.to(prediction.device)
             rows.append(((prediction - target) ** 2).mean(dim=(1, 2)).cpu())
+    return torch.stack(rows)
+
+
+def query_accuracy(learner: Learner, episodes: Episode, steps: Sequence[int | None] = (None,)) -> Tensor:
+    """Per-task query accuracy of a classifier after adapting with each entry of ``steps``.
+
+    ``None`` means the learner's default (learners that take no gradient steps ignore it).
+
+    Returns:
+        A tensor of shape ``(len(steps), tasks)`` with values in ``[0, 1]``.
+    """
+    if not episodes.is_classification:
+        raise ValueError("query_accuracy needs a classification episode (num_ways set); use query_mse")
+    if len(steps) == 0:
+        raise ValueError("steps must list at least one number of adaptation steps, got none")
+    rows = []
+    for s in steps:
+        if s is not None:
+            check_int("steps entry", s, minimum=0)
+        adapted = learner.adapt(episodes, steps=s)
+        with torch.no_grad():
+            logits = learner.predict(adapted, episodes.query_x)
+            check_ways(logits, episodes)
+            correct = logits.argmax(dim=-1).cpu() == episodes.query_y.cpu()
+            rows.append(correct.double().mean(dim=1))
     return torch.stack(rows)
 
 

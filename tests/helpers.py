@@ -1,0 +1,44 @@
+"""Small shared fixtures for the learner tests."""
+
+from __future__ import annotations
+
+import torch
+
+from mtl_tutorial import Episode
+
+
+def flat_params(module: torch.nn.Module) -> torch.Tensor:
+    return torch.cat([p.detach().flatten() for p in module.parameters()])
+
+
+def as_double(episode: Episode) -> Episode:
+    return Episode(
+        episode.support_x.double(),
+        episode.support_y if not episode.support_y.is_floating_point() else episode.support_y.double(),
+        episode.query_x.double(),
+        episode.query_y if not episode.query_y.is_floating_point() else episode.query_y.double(),
+        num_ways=episode.num_ways,
+    )
+
+
+class FixedTasks:
+    """A task source that always returns the same episode (for hand-computed cases)."""
+
+    def __init__(self, episode: Episode) -> None:
+        self.episode = episode
+
+    def sample(self, num_tasks, *, seed=None, generator=None) -> Episode:
+        return self.episode
+
+
+class InterruptAfter:
+    """Wraps a task source and raises KeyboardInterrupt on the (n + 1)-th draw: a killed run."""
+
+    def __init__(self, tasks, n: int) -> None:
+        self.tasks, self.remaining = tasks, n
+
+    def sample(self, num_tasks, *, seed=None, generator=None) -> Episode:
+        if self.remaining == 0:
+            raise KeyboardInterrupt
+        self.remaining -= 1
+        return self.tasks.sample(num_tasks, seed=seed, generator=generator)
