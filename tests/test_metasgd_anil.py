@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-from helpers import as_double, flat_params
 
 from mtl_tutorial import (
     ANIL,
@@ -14,6 +13,8 @@ from mtl_tutorial import (
     query_accuracy,
     seed_everything,
 )
+
+from helpers import as_double, flat_params
 
 
 def twin_models():

@@ -1,8 +1,9 @@
 import torch
-from helpers import FixedTasks, flat_params
 from torch import nn
 
 from mtl_tutorial import MLP, Episode, Reptile, SinusoidTasks, query_mse, seed_everything
+
+from helpers import FixedTasks, flat_params
 
 
 def test_reptile_update_matches_a_hand_computed_case():

@@ -1,0 +1,106 @@
+"""Checkpoints: atomic, weights_only, and a resumed run ends exactly where an uninterrupted one does."""
+
+import pytest
+import torch
+
+from mtl_tutorial import (
+    MAML,
+    MLP,
+    Checkpointing,
+    FiLMNetwork,
+    FineTuning,
+    GaussianClusterTasks,
+    MetaSGD,
+    ProtoNet,
+    Reptile,
+    SinusoidTasks,
+    TaskConditioned,
+    seed_everything,
+)
+from mtl_tutorial.training import load_checkpoint, save_atomically
+
+from helpers import InterruptAfter, flat_params
+
+SINE = SinusoidTasks()
+CLUSTERS = GaussianClusterTasks(num_ways=3, dim=4)
+LEARNERS = {
+    "maml": (lambda: MAML(MLP(hidden=(16,))), SINE),
+    "metasgd": (lambda: MetaSGD(MLP(hidden=(16,))), SINE),
+    "reptile": (lambda: Reptile(MLP(hidden=(16,))), SINE),
+    "pretrained": (lambda: FineTuning(MLP(hidden=(16,))), SINE),
+    "protonet": (lambda: ProtoNet(MLP(4, (8,), 8)), CLUSTERS),
+    "film": (lambda: TaskConditioned(FiLMNetwork(hidden=(16,), encoder_hidden=(16,))), SINE),
+}
+
+
+def train(name, iterations, checkpointing=None, interrupt_after=None):
+    seed_everything(0)
+    make, tasks = LEARNERS[name]
+    learner = make()
+    if interrupt_after is not None:
+        tasks = InterruptAfter(tasks, interrupt_after)
+    losses = learner.fit(tasks, iterations=iterations, meta_batch_size=4, seed=3, checkpointing=checkpointing)
+    return learner, losses
+
+
+@pytest.mark.parametrize("name", sorted(LEARNERS))
+def test_resuming_a_killed_run_gives_the_uninterrupted_result(name, tmp_path):
+    reference, reference_losses = train(name, 20)
+    checkpointing = Checkpointing(tmp_path / "run.pt", every=5)
+    with pytest.raises(KeyboardInterrupt):
+        train(name, 20, checkpointing, interrupt_after=13)  # dies during iteration 13
+    assert load_checkpoint(checkpointing.path)["step"] == 10
+    resumed, resumed_losses = train(name, 20, checkpointing)
+    assert torch.equal(flat_params(resumed.model), flat_params(reference.model))
+    assert resumed_losses == reference_losses
+    assert load_checkpoint(checkpointing.path)["step"] == 20
+
+
+def test_checkpoints_hold_only_tensors_and_plain_values(tmp_path):
+    path = tmp_path / "run.pt"
+    train("metasgd", 3, Checkpointing(path, every=1))
+    saved = torch.load(path, weights_only=True)
+    assert set(saved) == {"step", "losses", "state", "config"}
+    assert set(saved["state"]) == {"model", "learning_rates", "optimizer", "tasks"}
+    assert saved["config"]["learner"] == "MetaSGD"
+
+
+def test_resuming_with_other_settings_is_refused(tmp_path):
+    checkpointing = Checkpointing(tmp_path / "run.pt", every=2)
+    train("maml", 4, checkpointing)
+    seed_everything(0)
+    other = MAML(MLP(hidden=(16,)), inner_lr=0.5)
+    with pytest.raises(ValueError, match="was made with settings"):
+        other.fit(SINE, iterations=4, meta_batch_size=4, seed=3, checkpointing=checkpointing)
+    # resume=False starts afresh and overwrites
+    fresh = Checkpointing(tmp_path / "run.pt", every=2, resume=False)
+    other.fit(SINE, iterations=2, meta_batch_size=4, seed=3, checkpointing=fresh)
+    assert load_checkpoint(fresh.path)["config"]["adapt_lr"] == 0.5
+
+
+def test_a_failed_save_leaves_the_previous_checkpoint_intact(tmp_path):
+    path = tmp_path / "run.pt"
+    save_atomically({"step": 1}, path)
+    with pytest.raises(Exception):  # noqa: B017 - whatever pickle raises for a lambda
+        save_atomically({"step": 2, "bad": lambda: None}, path)
+    assert load_checkpoint(path) == {"step": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.pt"]  # no temporary left behind
+
+
+def test_checkpoint_interval_must_be_positive(tmp_path):
+    with pytest.raises(ValueError, match="every must be an integer >= 1, got 0"):
+        Checkpointing(tmp_path / "x.pt", every=0)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_asking_for_cuda_without_a_gpu_is_a_clear_error():
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        MAML(MLP(), device="cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_training_runs_on_cuda_when_asked():
+    seed_everything(0)
+    maml = MAML(MLP(), device="cuda")
+    losses = maml.fit(SINE, iterations=5, progress=False)
+    assert next(maml.model.parameters()).is_cuda and len(losses) == 5
