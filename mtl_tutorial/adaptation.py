@@ -20,7 +20,7 @@ LossFn = Callable[[Tensor, Tensor], Tensor]
 
 def mse_loss(prediction: Tensor, target: Tensor) -> Tensor:
     """Mean squared error over all points of one task."""
-    return ((prediction - target) ** 2).mean()
+    return F.mse_loss(prediction, target)  # one fused op: cheaper to differentiate twice
 
 
 def task_loss(prediction: Tensor, target: Tensor) -> Tensor:
@@ -32,6 +32,19 @@ def task_loss(prediction: Tensor, target: Tensor) -> Tensor:
     if target.is_floating_point():
         return mse_loss(prediction, target)
     return F.cross_entropy(prediction.reshape(-1, prediction.shape[-1]), target.reshape(-1))
+
+
+def apply_params(model: nn.Module, params: Params, x: Tensor) -> Tensor:
+    """``model(x)`` computed with ``params`` instead of the model's own parameters.
+
+    Uses the model's ``functional_forward(params, x)`` when it has one (a hand-written forward
+    skips :func:`~torch.func.functional_call`'s module re-parametrisation, which dominates the
+    cost of small networks), and ``functional_call`` otherwise.
+    """
+    forward = getattr(model, "functional_forward", None)
+    if forward is not None:
+        return forward(params, x)
+    return functional_call(model, params, (x,))
 
 
 def sgd_adapt(
@@ -60,14 +73,17 @@ def sgd_adapt(
     fixed = {n: p for n, p in params.items() if n not in names}
 
     def support_loss(fast: Params) -> Tensor:
-        return loss_fn(functional_call(model, {**fixed, **fast}, (x,)), y)
+        return loss_fn(apply_params(model, {**fixed, **fast}, x), y)
 
     fast = {n: params[n] for n in names}
     for _ in range(steps):
         grads = grad(support_loss)(fast)
         if first_order:
             grads = {n: g.detach() for n, g in grads.items()}
-        fast = {n: p - (lr[n] if isinstance(lr, Mapping) else lr) * grads[n] for n, p in fast.items()}
+        if isinstance(lr, Mapping):
+            fast = {n: p - lr[n] * grads[n] for n, p in fast.items()}
+        else:  # one op per parameter instead of two
+            fast = {n: torch.add(p, grads[n], alpha=-lr) for n, p in fast.items()}
     return {**fixed, **fast}
 
 
@@ -84,4 +100,4 @@ def batched_sgd_adapt(model: nn.Module, params: Params, x: Tensor, y: Tensor, **
 
 def batched_predict(model: nn.Module, params: Params, x: Tensor) -> Tensor:
     """Apply ``model`` with per-task parameters (leading task dimension) to per-task inputs."""
-    return torch.vmap(lambda p, x_t: functional_call(model, p, (x_t,)))(params, x)
+    return torch.vmap(lambda p, x_t: apply_params(model, p, x_t))(params, x)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._checks import check_int
@@ -33,6 +34,9 @@ class MLP(nn.Module):
                 layers.append(nn.ReLU())
         self.net = nn.Sequential(*layers)
         self.in_features = widths[0]
+        self._linear_names = [
+            (f"net.{i}.weight", f"net.{i}.bias") for i, m in enumerate(layers) if isinstance(m, nn.Linear)
+        ]
 
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-1] != self.in_features:
@@ -40,3 +44,16 @@ class MLP(nn.Module):
                 f"MLP expects inputs whose last dimension is {self.in_features}, got shape {tuple(x.shape)}"
             )
         return self.net(x)
+
+    def functional_forward(self, params: dict[str, Tensor], x: Tensor) -> Tensor:
+        """The forward pass with the parameters in ``params`` (as named by ``named_parameters``).
+
+        Equal to ``torch.func.functional_call(self, params, (x,))``, and faster for small
+        networks; the adaptation code uses it when a model offers it.
+        """
+        last = len(self._linear_names) - 1
+        for i, (weight, bias) in enumerate(self._linear_names):
+            x = F.linear(x, params[weight], params[bias])
+            if i < last:
+                x = F.relu(x)
+        return x
