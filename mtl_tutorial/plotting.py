@@ -16,9 +16,17 @@ from .tasks import Episode, SinusoidTasks
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 METHOD_COLORS = {
     "from scratch": "#7f7f7f",
+    "scratch": "#7f7f7f",
     "fine-tuned (pretrained)": "#E69F00",
+    "pretrained": "#E69F00",
     "MAML": "#0072B2",
+    "maml": "#0072B2",
     "first-order MAML": "#56B4E9",
+    "fomaml": "#56B4E9",
+    "metasgd": "#009E73",
+    "anil": "#CC79A7",
+    "reptile": "#D55E00",
+    "film": "#000000",
 }
 
 BOOK_STYLE = {

@@ -1,0 +1,57 @@
+import json
+import shutil
+
+import pytest
+import torch
+
+from mtl_tutorial import MAML, MLP, MetaSGD, SinusoidTasks
+from mtl_tutorial.cli import main
+from mtl_tutorial.experiments import SinusoidBudget
+
+
+def test_reproduce_sinusoid_writes_one_row_per_method_and_step_count(tmp_path, capsys):
+    path, figure = tmp_path / "rows.json", tmp_path / "figure.png"
+    code = main(
+        ["reproduce", "sinusoid", "--methods", "maml,film,scratch", "--scale", "0.002",
+         "--json", str(path), "--figure", str(figure)]
+    )  # fmt: skip
+    assert code == 0
+    rows = json.loads(path.read_text())
+    assert [(r["method"], r["steps"]) for r in rows] == [
+        (m, s) for m in ("maml", "film", "scratch") for s in (1, 5, 10)
+    ]
+    for row in rows:
+        assert {"method", "shots", "steps", "mse", "ci95"} <= set(row)
+        assert row["shots"] == 5 and row["mse"] > 0 and row["ci95"] > 0
+    assert figure.stat().st_size > 10_000
+    printed = capsys.readouterr().out
+    assert "[0.67]" in printed and "maml" in printed  # the paper's figure beside ours
+
+
+def test_unknown_methods_are_a_clear_error(capsys):
+    assert main(["reproduce", "sinusoid", "--methods", "maml,nope"]) == 2
+    assert "unknown methods ['nope']" in capsys.readouterr().err
+
+
+def test_budgets_scale_and_the_paper_budget_is_70000():
+    assert SinusoidBudget.paper().iterations["maml"] == 70_000
+    assert (
+        SinusoidBudget().scaled(0.5).iterations["pretrained"]
+        == SinusoidBudget().iterations["pretrained"] // 2
+    )
+    assert SinusoidBudget().scaled(1e-9).iterations["maml"] == 1  # never zero for a trained method
+    with pytest.raises(ValueError, match="factor must be > 0"):
+        SinusoidBudget().scaled(0)
+
+
+@pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None, reason="needs a C++ compiler")
+@pytest.mark.parametrize("learner_class", [MAML, MetaSGD])
+def test_compiled_meta_gradient_equals_the_eager_one(learner_class):
+    episode = SinusoidTasks().sample(5, seed=0)
+    gradients = []
+    for compile in (False, True):
+        torch.manual_seed(0)
+        learner = learner_class(MLP(hidden=(16, 16)), compile=compile)
+        learner.meta_loss(episode).backward()
+        gradients.append(torch.cat([p.grad.flatten() for p in learner.optimizer.param_groups[0]["params"]]))
+    torch.testing.assert_close(gradients[1], gradients[0], rtol=1e-5, atol=1e-7)
