@@ -3,7 +3,16 @@
 Data flows one way: task distribution -> episodes -> learner -> adapted predictor -> evaluation.
 """
 
-from .evaluation import MeanCI, mean_ci, paired_difference, query_accuracy, query_mse, results_table
+from .evaluation import (
+    MeanCI,
+    count_diverged,
+    fraction_better,
+    mean_ci,
+    paired_difference,
+    query_accuracy,
+    query_mse,
+    results_table,
+)
 from .learner import GradientLearner, Learner
 from .meta import ANIL, MAML, MetaSGD, ProtoNet, Reptile, TaskConditioned
 from .models import MLP, FiLMNetwork
@@ -31,6 +40,8 @@ __all__ = [
     "SinusoidTasks",
     "TaskConditioned",
     "TrainingDiverged",
+    "count_diverged",
+    "fraction_better",
     "mean_ci",
     "paired_difference",
     "query_accuracy",

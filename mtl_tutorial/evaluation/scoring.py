@@ -10,7 +10,7 @@ from torch import Tensor
 from .._checks import check_int
 from ..learner import Learner, check_ways
 from ..tasks import Episode
-from .stats import mean_ci
+from .stats import count_diverged, mean_ci
 
 
 def query_mse(learner: Learner, episodes: Episode, steps: Sequence[int] = (0, 1, 10)) -> Tensor:
@@ -62,7 +62,9 @@ def query_accuracy(learner: Learner, episodes: Episode, steps: Sequence[int | No
 def results_table(results: Mapping[str, Tensor], steps: Sequence[int]) -> str:
     """A Markdown table of mean ± 95% CI, one row per method and one column per step count.
 
-    ``results`` maps a method's name to the output of :func:`query_mse` for ``steps``.
+    ``results`` maps a method's name to the output of :func:`query_mse` for ``steps``. Where
+    some tasks diverged (infinite or NaN error) the mean is undefined, and the cell says how many
+    tasks diverged and gives the median instead.
     """
     header = "| method | " + " | ".join(f"{s} step{'s' if s != 1 else ''}" for s in steps) + " |"
     lines = [header, "|---" * (len(steps) + 1) + "|"]
@@ -71,5 +73,12 @@ def results_table(results: Mapping[str, Tensor], steps: Sequence[int]) -> str:
             raise ValueError(
                 f"results[{name!r}] has {values.shape[0]} rows but steps has {len(steps)} entries"
             )
-        lines.append(f"| {name} | " + " | ".join(str(mean_ci(row)) for row in values) + " |")
+        lines.append(f"| {name} | " + " | ".join(_cell(row) for row in values) + " |")
     return "\n".join(lines)
+
+
+def _cell(values: Tensor) -> str:
+    diverged = count_diverged(values)
+    if diverged == 0:
+        return str(mean_ci(values))
+    return f"{diverged} of {values.numel()} diverged (median {values.nanmedian().item():.3f})"

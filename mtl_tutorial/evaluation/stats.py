@@ -60,3 +60,20 @@ def paired_difference(a: Tensor, b: Tensor) -> MeanCI:
     if a.shape != b.shape:
         raise ValueError(f"paired values must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     return mean_ci(a.double() - b.double())
+
+
+def fraction_better(a: Tensor, b: Tensor) -> MeanCI:
+    """Fraction of tasks on which ``a`` has the lower loss than ``b``, with its 95% interval.
+
+    Unlike a mean, it stays defined when some tasks diverge (an infinite or NaN loss never counts
+    as better), so it can compare methods whose fine-tuning blows up on rare tasks.
+    """
+    a, b = torch.as_tensor(a), torch.as_tensor(b)
+    if a.shape != b.shape:
+        raise ValueError(f"paired values must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    return mean_ci((a < b).double())
+
+
+def count_diverged(values: Tensor) -> int:
+    """Number of tasks whose loss is infinite or NaN (their fine-tuning diverged)."""
+    return int((~torch.isfinite(torch.as_tensor(values))).sum())
