@@ -2,7 +2,7 @@
 # Run every check: lint, the package's tests, and every notebook of the book under nbval.
 # Sets up its own virtual environment (.venv) on first use.
 set -euo pipefail
-EXTRAS=test,book
+EXTRAS=test,book,benchmark
 source "$(dirname "${BASH_SOURCE[0]}")/setup_env.sh"
 echo "==> ruff"
 ruff check .

@@ -71,3 +71,18 @@ def test_learners_score_identically_on_identical_episodes():
     maml = MAML(MLP())
     episodes = SinusoidTasks(support_size=5, query_size=20).sample(5, seed=3)
     torch.testing.assert_close(query_mse(maml, episodes, (1, 3)), query_mse(maml, episodes, (1, 3)))
+
+
+def test_fraction_better_counts_a_diverged_task_as_worse():
+    from mtl_tutorial import count_diverged, fraction_better
+
+    a = torch.tensor([1.0, 1.0, float("inf"), float("nan")])
+    b = torch.tensor([2.0, 0.5, 3.0, 3.0])
+    assert fraction_better(a, b).mean == pytest.approx(0.25)
+    assert fraction_better(b, a).mean == pytest.approx(0.5)  # NaN is never better, nor worse
+    assert count_diverged(a) == 2
+
+
+def test_results_table_names_divergence_instead_of_a_meaningless_mean():
+    scores = {"a": torch.tensor([[1.0, 2.0, float("inf"), 4.0]])}
+    assert "1 of 4 diverged (median 2.000)" in results_table(scores, steps=(10,))
