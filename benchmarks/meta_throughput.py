@@ -3,10 +3,11 @@ and the ``higher`` library, on the MAML paper's sinusoid set-up.
 
 Set-up: 1–40–40–1 ReLU MLP, meta-batch 25, K = 10 support and 10 query points, inner step 0.01,
 Adam 1e-3, 2 CPU threads. Each method performs whole meta-training iterations (meta-gradient and
-Adam step) on the same pre-sampled batches; before timing, the script checks that all three
-compute the same meta-gradient. Peak memory is measured in a fresh subprocess per
-configuration (1, 5 and 10 inner steps; second and first order), as the growth of the resident
-set (CPU) or ``torch.cuda.max_memory_allocated`` (GPU).
+Adam step) on the same pre-sampled batches; before timing, the script checks that all of them
+compute the same meta-gradient. ``vectorised_compiled`` is our MAML with ``compile=True``; its
+one-off compilation is timed separately. Peak memory of one iteration is measured for 1, 5 and
+10 inner steps, second and first order, with :func:`mtl_tutorial.evaluation.peak_tensor_memory`
+(tensor storage alive at the worst moment; ``torch.cuda.max_memory_allocated`` on a GPU).
 
     python benchmarks/meta_throughput.py --json results.json
 
@@ -17,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from mtl_tutorial import MAML, MLP, SinusoidTasks
+from mtl_tutorial.evaluation import peak_tensor_memory
 
 try:
     import higher
@@ -45,8 +45,15 @@ def batches(count: int, seed: int = 0):
 # -- the three implementations: each returns (one whole meta-training iteration, its outer optimiser) --
 
 
-def vectorised(model: torch.nn.Module, steps: int, first_order: bool) -> Callable:
-    maml = MAML(model, inner_lr=INNER_LR, inner_steps=steps, first_order=first_order, outer_lr=OUTER_LR)
+def vectorised(model: torch.nn.Module, steps: int, first_order: bool, compile: bool = False) -> Callable:
+    maml = MAML(
+        model,
+        inner_lr=INNER_LR,
+        inner_steps=steps,
+        first_order=first_order,
+        outer_lr=OUTER_LR,
+        compile=compile,
+    )
 
     def iteration(episode):
         loss = maml.meta_loss(episode)
@@ -101,7 +108,16 @@ def with_higher(model: torch.nn.Module, steps: int, first_order: bool) -> Callab
     return iteration, optimizer
 
 
-METHODS = {"vectorised": vectorised, "per_task_loop": per_task_loop}
+def vectorised_compiled(model: torch.nn.Module, steps: int, first_order: bool) -> Callable:
+    """Our MAML with ``compile=True``: the same computation through ``torch.compile``."""
+    return vectorised(model, steps, first_order, compile=True)
+
+
+METHODS = {
+    "vectorised": vectorised,
+    "vectorised_compiled": vectorised_compiled,
+    "per_task_loop": per_task_loop,
+}
 if higher is not None:
     METHODS["higher"] = with_higher
 
@@ -121,44 +137,30 @@ def meta_gradient(method: str, episode, steps: int = 1) -> torch.Tensor:
     return torch.cat([p.grad.flatten() for p in model.parameters()])
 
 
-def throughput(method: str, episodes, seconds: float) -> float:
-    """Iterations per second over at least ``seconds`` of timed work, after a warm-up."""
+def throughput(method: str, episodes, seconds: float) -> tuple[float, float]:
+    """Iterations per second over at least ``seconds`` of timed work, after a warm-up of five
+    iterations; and the warm-up's duration (which holds ``torch.compile``'s compilation)."""
     iteration, _ = METHODS[method](fresh_model(), 1, first_order=False)
+    started = time.perf_counter()
     for episode in episodes[:5]:
         iteration(episode)
+    warmup = time.perf_counter() - started
     done, started = 0, time.perf_counter()
     while True:
         iteration(episodes[done % len(episodes)])
         done += 1
         elapsed = time.perf_counter() - started
         if elapsed >= seconds and done >= 10:
-            return done / elapsed
+            return done / elapsed, warmup
 
 
-def rss_kib() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def memory_probe(method: str, steps: int, first_order: bool) -> float:
-    """Peak memory growth (MiB) over a few iterations; run in a fresh process."""
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+def peak_memory(method: str, steps: int, first_order: bool, device: str) -> float:
+    """Peak tensor memory (MiB) of one meta-training iteration, after a warm-up iteration."""
     model = fresh_model().to(device)
-    episodes = [e.to(device) for e in batches(3, seed=1)]
+    episode = batches(1, seed=1)[0].to(device)
     iteration, _ = METHODS[method](model, steps, first_order)
-    if device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        for episode in episodes:
-            iteration(episode)
-        return (torch.cuda.max_memory_allocated() - base) / 2**20
-    base = rss_kib()
-    for episode in episodes:
-        iteration(episode)
-    return max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
+    iteration(episode)
+    return peak_tensor_memory(lambda: iteration(episode)) / 2**20
 
 
 def main() -> None:
@@ -172,12 +174,11 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    if args.memory_probe:
-        method, steps, order = args.memory_probe
-        print(json.dumps(memory_probe(method, int(steps), order == "first")))
-        return
-
     episodes = batches(20)
+    started = time.perf_counter()
+    meta_gradient("vectorised_compiled", episodes[0])  # the first call compiles
+    compile_seconds = time.perf_counter() - started
+    print(f"torch.compile of our MAML: {compile_seconds:.1f} s (first call, including the meta-gradient)")
     reference = meta_gradient("vectorised", episodes[0])
     gradient_difference = {
         method: ((meta_gradient(method, episodes[0]) - reference).abs().max() / reference.abs().max()).item()
@@ -189,33 +190,31 @@ def main() -> None:
         if difference > 1e-5:
             sys.exit(f"{method} computes a different meta-gradient (relative difference {difference:.2e})")
 
-    speed = {}
+    speed, warmup = {}, {}
     for method in METHODS:
-        speed[method] = throughput(method, episodes, args.seconds)
-        print(f"{method:>14}: {speed[method]:8.1f} iterations/s")
-    ratios = {f"vectorised_over_{m}": speed["vectorised"] / speed[m] for m in METHODS if m != "vectorised"}
+        speed[method], warmup[method] = throughput(method, episodes, args.seconds)
+        print(f"{method:>19}: {speed[method]:8.1f} iterations/s (warm-up: {warmup[method]:.1f} s)")
+    ratios = {
+        f"{ours}_over_{m}": speed[ours] / speed[m]
+        for ours in ("vectorised", "vectorised_compiled")
+        for m in METHODS
+        if not m.startswith("vectorised")
+    }
     for name, ratio in ratios.items():
         print(f"{name}: {ratio:.1f}x")
 
     memory = []
+    device = "cuda" if torch.cuda.is_available() else "cpu"
     for method in METHODS:
+        if method == "vectorised_compiled":
+            continue  # the same computation as "vectorised"
         for order in ("second", "first"):
             for steps in (1, 5, 10):
-                command = [
-                    sys.executable,
-                    __file__,
-                    "--threads",
-                    str(args.threads),
-                    "--memory-probe",
-                    method,
-                    str(steps),
-                    order,
-                ]
-                mib = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+                mib = peak_memory(method, steps, order == "first", device)
                 memory.append(
-                    {"method": method, "order": order, "inner_steps": steps, "peak_mib": round(mib, 2)}
+                    {"method": method, "order": order, "inner_steps": steps, "peak_mib": round(mib, 3)}
                 )
-                print(f"peak memory {method:>14} {order:>6} order, {steps:>2} inner steps: {mib:7.1f} MiB")
+                print(f"peak memory {method:>14} {order:>6} order, {steps:>2} inner steps: {mib:7.3f} MiB")
 
     results = {
         "setup": {
@@ -230,6 +229,8 @@ def main() -> None:
             "higher": getattr(higher, "__version__", "installed") if higher is not None else None,
         },
         "iterations_per_second": speed,
+        "warmup_seconds": warmup,
+        "compile_seconds": compile_seconds,
         "speedup": ratios,
         "largest_relative_gradient_difference": gradient_difference,
         "peak_memory": memory,

@@ -1,5 +1,6 @@
 """Evaluation on fixed, seeded tasks: means with 95% intervals and paired comparisons."""
 
+from .memory import peak_tensor_memory
 from .scoring import query_accuracy, query_mse, results_table
 from .stats import MeanCI, count_diverged, fraction_better, mean_ci, paired_difference
 
@@ -9,6 +10,7 @@ __all__ = [
     "fraction_better",
     "mean_ci",
     "paired_difference",
+    "peak_tensor_memory",
     "query_accuracy",
     "query_mse",
     "results_table",
