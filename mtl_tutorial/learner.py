@@ -77,6 +77,8 @@ class Learner(ABC):
 
     #: Short name used by the command-line tool and in result files.
     name: str = "learner"
+    #: Whether :meth:`fit` steps an optimiser (Reptile moves parameters itself).
+    uses_optimizer: bool = True
 
     def __init__(
         self, model: nn.Module, *, lr: float = 1e-3, device: str | torch.device | None = None
@@ -180,9 +182,6 @@ class Learner(ABC):
             checkpointing=checkpointing,
             config=config,
         )
-
-    #: Whether :meth:`fit` steps an optimiser (Reptile moves parameters itself).
-    uses_optimizer: bool = True
 
 
 class GradientLearner(Learner):

@@ -34,6 +34,7 @@ CLASSIFIERS = {
     "maml": lambda: MAML(MLP(4, (8,), 3)),
     "anil": lambda: ANIL(MLP(4, (8,), 3)),
     "protonet": lambda: ProtoNet(MLP(4, (8,), 8)),
+    "reptile": lambda: Reptile(MLP(4, (8,), 3)),
     "film": lambda: TaskConditioned(FiLMNetwork(4, 3, (8,), encoder_hidden=(8,), num_classes=3)),
 }
 
@@ -78,6 +79,16 @@ def test_every_learner_answers_the_same_three_questions():
         learner.fit(SinusoidTasks(), iterations=2, meta_batch_size=2, progress=False)
         prediction = learner.predict(learner.adapt(episode), episode.query_x)
         assert prediction.shape == (2, 7, 1), name
+
+
+def test_every_classifier_trains_on_classification_episodes():
+    episode = GaussianClusterTasks(3, dim=4).sample(2, seed=1)
+    for name, make in CLASSIFIERS.items():
+        learner = make()
+        losses = learner.fit(GaussianClusterTasks(3, dim=4), iterations=3, meta_batch_size=2, progress=False)
+        assert len(losses) == 3, name
+        accuracy = query_accuracy(learner, episode)
+        assert accuracy.shape == (1, 2) and ((accuracy >= 0) & (accuracy <= 1)).all(), name
 
 
 def test_a_model_with_the_wrong_number_of_outputs_is_refused():
