@@ -1,0 +1,61 @@
+"""The 4-block convolutional backbone of the few-shot literature (Vinyals et al. 2016; Finn et al.
+2017; Snell et al. 2017), with per-example normalisation."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from .._checks import check_int
+
+
+def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
+    """3×3 convolution, GroupNorm, ReLU, 2×2 max-pooling."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1),
+        # The literature uses BatchNorm; with batch statistics one query's prediction depends on
+        # the other queries (see mtl_tutorial.learner). GroupNorm normalises each example alone.
+        nn.GroupNorm(groups_for(out_channels), out_channels),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+    )
+
+
+def groups_for(channels: int) -> int:
+    """Groups of 8 channels where that divides evenly (8 groups for 64 channels), else one group."""
+    return channels // 8 if channels % 8 == 0 else 1
+
+
+class Conv4(nn.Module):
+    """Four conv blocks (default 64 channels) and, optionally, a linear head.
+
+    On 28×28 inputs the blocks give 64 × 1 × 1 features (28 → 14 → 7 → 3 → 1).
+
+    Args:
+        in_channels: image channels (default 1).
+        channels: width of every block (default 64).
+        num_classes: size of a linear classification head; ``None`` (default) returns features.
+        image_size: side of the (square) input, to size the head (default 28).
+    """
+
+    def __init__(
+        self, in_channels: int = 1, channels: int = 64, num_classes: int | None = None, image_size: int = 28
+    ) -> None:
+        super().__init__()
+        check_int("in_channels", in_channels, minimum=1)
+        check_int("channels", channels, minimum=1)
+        self.features = nn.Sequential(
+            conv_block(in_channels, channels),
+            conv_block(channels, channels),
+            conv_block(channels, channels),
+            conv_block(channels, channels),
+            nn.Flatten(),
+        )
+        side = check_int("image_size", image_size, minimum=16)
+        for _ in range(4):
+            side //= 2
+        self.feature_dim = channels * side * side
+        self.head = nn.Linear(self.feature_dim, num_classes) if num_classes is not None else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        features = self.features(x)
+        return self.head(features) if self.head is not None else features
