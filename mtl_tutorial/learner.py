@@ -117,11 +117,13 @@ class Learner(ABC):
         seed: int = 0,
         progress: bool | None = None,
         checkpointing: Checkpointing | None = None,
+        max_seconds: float | None = None,
     ) -> list[float]:
         """Train for ``iterations`` Adam steps, each on ``meta_batch_size`` fresh tasks.
 
         Task sampling is seeded by ``seed``. With ``checkpointing``, the run saves its state at
-        intervals and resumes from it, ending exactly where an uninterrupted run would.
+        intervals and resumes from it, ending exactly where an uninterrupted run would. With
+        ``max_seconds``, training stops early once it has used that much CPU time.
         Returns the training loss of every iteration.
         """
         check_int("meta_batch_size", meta_batch_size, minimum=1)
@@ -135,7 +137,9 @@ class Learner(ABC):
             optimizer.step()
             return loss.item()
 
-        return self._run(step, iterations, generator, progress, checkpointing, meta_batch_size, seed)
+        return self._run(
+            step, iterations, generator, progress, checkpointing, meta_batch_size, seed, max_seconds
+        )
 
     # -- shared machinery ---------------------------------------------------------------------
 
@@ -167,6 +171,7 @@ class Learner(ABC):
         checkpointing: Checkpointing | None,
         meta_batch_size: int,
         seed: int,
+        max_seconds: float | None = None,
     ) -> list[float]:
         state: dict[str, Any] = dict(self.trainable_modules())
         if self.uses_optimizer:
@@ -181,6 +186,7 @@ class Learner(ABC):
             state=state,
             checkpointing=checkpointing,
             config=config,
+            max_seconds=max_seconds,
         )
 
 

@@ -87,6 +87,7 @@ class Reptile(GradientLearner):
         seed: int = 0,
         progress: bool | None = None,
         checkpointing: Checkpointing | None = None,
+        max_seconds: float | None = None,
     ) -> list[float]:
         """Meta-train for ``iterations`` Reptile updates on ``meta_batch_size`` tasks each (default 5).
 
@@ -100,7 +101,9 @@ class Reptile(GradientLearner):
             episode = tasks.sample(meta_batch_size, generator=generator)
             return self.reptile_step(episode, self.outer_step_size(i, iterations))
 
-        return self._run(step, iterations, generator, progress, checkpointing, meta_batch_size, seed)
+        return self._run(
+            step, iterations, generator, progress, checkpointing, meta_batch_size, seed, max_seconds
+        )
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "inner_steps": self.inner_steps, "anneal": self.anneal}

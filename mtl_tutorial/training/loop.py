@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -43,6 +44,7 @@ def run_training(
     state: Mapping[str, Stateful] | None = None,
     checkpointing: Checkpointing | None = None,
     config: Mapping[str, Any] | None = None,
+    max_seconds: float | None = None,
 ) -> list[float]:
     """Call ``step(i)`` for ``i = 0 … iterations - 1`` and return the losses it reports.
 
@@ -58,6 +60,9 @@ def run_training(
             the end; resume from an existing checkpoint. Off by default.
         config: the learner's settings, stored in checkpoints; resuming a checkpoint made with
             other settings raises ``ValueError`` rather than mixing two runs.
+        max_seconds: stop early once the process has used this much CPU time
+            (``time.process_time``, all threads) in this call; for comparing methods at equal
+            compute. ``None`` (default): run all ``iterations``.
 
     Raises:
         TrainingDiverged: when a loss is NaN or infinite, naming the step and the last finite
@@ -90,6 +95,7 @@ def run_training(
         }
         save_atomically(payload, checkpointing.path)
 
+    cpu_started = time.process_time()
     disable = None if progress is None else not progress
     bar = tqdm(range(start, iterations), desc=description, initial=start, total=iterations, disable=disable)
     for i in bar:
@@ -103,6 +109,11 @@ def run_training(
         losses.append(loss)
         if i % 100 == 0:
             bar.set_postfix(loss=f"{loss:.4f}")
-        if checkpointing is not None and ((i + 1) % checkpointing.every == 0 or i + 1 == iterations):
+        out_of_time = max_seconds is not None and time.process_time() - cpu_started >= max_seconds
+        last = i + 1 == iterations or out_of_time
+        if checkpointing is not None and ((i + 1) % checkpointing.every == 0 or last):
             save(i + 1)
+        if out_of_time:
+            break
+    bar.close()
     return losses

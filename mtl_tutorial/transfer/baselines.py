@@ -1,0 +1,212 @@
+"""Transfer baselines for few-shot classification: a pretrained backbone, adapted per episode.
+
+Each baseline shares one :class:`~mtl_tutorial.transfer.pretrained.SupervisedPretraining` and
+differs only in how it uses the support set (Chen et al. 2019; Tian et al. 2020; Li et al. 2018):
+
+- :class:`NearestCentroid`: class means of the frozen features; nearest mean wins.
+- :class:`LinearProbe`: logistic regression on the frozen features.
+- :class:`CosineClassifier`: Baseline++, a classifier on cosine similarities of frozen features.
+- :class:`FullFineTuning`: every weight fine-tuned, with a new head started at the class means.
+- :class:`L2SPFineTuning`: the same, pulled towards the pretrained weights (L2-SP).
+
+All adapt the tasks of an episode in parallel (batched weights, or ``vmap``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.func import functional_call, grad
+
+from .._checks import check_int, check_nonnegative_float, check_positive_float
+from ..learner import Learner
+from ..tasks import Episode, FewShotTasks
+from .pretrained import SupervisedPretraining
+
+
+class TransferBaseline(Learner):
+    """Base of the image baselines: :meth:`fit` pretrains (once, shared), :meth:`adapt` uses the
+    support set. ``steps`` overrides the number of optimisation steps of those that take any."""
+
+    uses_optimizer = False
+
+    def __init__(self, pretrained: SupervisedPretraining, *, steps: int = 100, lr: float = 0.1) -> None:
+        if not isinstance(pretrained, SupervisedPretraining):
+            raise ValueError(f"pretrained must be a SupervisedPretraining, got {type(pretrained).__name__}")
+        super().__init__(pretrained.backbone, lr=lr, device=pretrained.device)
+        self.pretrained = pretrained
+        self.steps = check_int("steps", steps, minimum=0)
+
+    def fit(self, tasks: FewShotTasks, *, iterations: int, seed: int = 0, progress: bool | None = None,
+            max_seconds: float | None = None, **_: Any) -> list[float]:  # fmt: skip
+        """Pretrain the shared backbone, unless that was done already (then a no-op)."""
+        if not self.pretrained.fitted:
+            self.pretrained.fit(
+                tasks, iterations=iterations, seed=seed, progress=progress, max_seconds=max_seconds
+            )
+        return self.pretrained.losses
+
+    def _support(self, episode: Episode) -> tuple[Tensor, Tensor, int]:
+        if not episode.is_classification:
+            raise ValueError(f"{type(self).__name__} classifies: the episode has regression targets")
+        return (
+            self.pretrained.features(episode.support_x),
+            episode.support_y.to(self.device),
+            episode.num_ways,
+        )
+
+
+def class_means(features: Tensor, labels: Tensor, ways: int) -> Tensor:
+    """``(tasks, ways, dim)`` means of the features of each class."""
+    one_hot = F.one_hot(labels, ways).to(features.dtype)
+    return one_hot.transpose(1, 2) @ features / one_hot.sum(1).unsqueeze(-1).clamp_min(1)
+
+
+class NearestCentroid(TransferBaseline):
+    """Nearest class mean of the frozen pretrained features (squared Euclidean distance)."""
+
+    name = "centroid"
+
+    def adapt(self, episode: Episode, steps: int | None = None) -> Tensor:
+        features, labels, ways = self._support(episode)
+        return class_means(features, labels, ways)
+
+    def predict(self, adapted: Tensor, x: Tensor) -> Tensor:
+        return -(self.pretrained.features(x).unsqueeze(2) - adapted.unsqueeze(1)).pow(2).sum(-1)
+
+
+def _fit_batched_head(
+    features: Tensor, labels: Tensor, ways: int, steps: int, lr: float, cosine: bool, scale: float
+) -> tuple[Tensor, Tensor]:
+    """Logistic regression (or a cosine classifier) for every task at once, by Adam on the
+    summed loss — tasks do not interact, so this is each task's own optimisation."""
+    tasks, _, dim = features.shape
+    weight = torch.zeros(tasks, ways, dim, device=features.device, requires_grad=True)
+    bias = torch.zeros(tasks, ways, device=features.device, requires_grad=True)
+    if cosine:  # start at the class means, which a cosine classifier is scale-free about
+        with torch.no_grad():
+            weight.copy_(class_means(features, labels, ways))
+    optimizer = torch.optim.Adam([weight, bias], lr=lr)
+    with torch.enable_grad():
+        for _ in range(steps):
+            logits = _head_logits(features, weight, bias, cosine, scale)
+            loss = (
+                F.cross_entropy(logits.reshape(-1, ways), labels.reshape(-1), reduction="sum")
+                / labels.shape[1]
+            )
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return weight.detach(), bias.detach()
+
+
+def _head_logits(features: Tensor, weight: Tensor, bias: Tensor, cosine: bool, scale: float) -> Tensor:
+    if cosine:
+        return scale * F.normalize(features, dim=-1) @ F.normalize(weight, dim=-1).transpose(1, 2)
+    return features @ weight.transpose(1, 2) + bias.unsqueeze(1)
+
+
+class LinearProbe(TransferBaseline):
+    """Logistic regression on the frozen features (``steps`` Adam steps of size ``lr``; defaults
+    100 and 0.1)."""
+
+    name = "linear_probe"
+    cosine = False
+    scale = 1.0
+
+    def adapt(self, episode: Episode, steps: int | None = None) -> tuple[Tensor, Tensor]:
+        features, labels, ways = self._support(episode)
+        steps = self.steps if steps is None else check_int("steps", steps, minimum=0)
+        return _fit_batched_head(features, labels, ways, steps, self.lr, self.cosine, self.scale)
+
+    def predict(self, adapted: tuple[Tensor, Tensor], x: Tensor) -> Tensor:
+        weight, bias = adapted
+        return _head_logits(self.pretrained.features(x), weight, bias, self.cosine, self.scale)
+
+
+class CosineClassifier(LinearProbe):
+    """Baseline++ (Chen et al. 2019): logits are ``scale`` (default 10) times the cosine between a
+    query's features and each class weight, the weights trained on the support set."""
+
+    name = "baseline_pp"
+    cosine = True
+
+    def __init__(self, pretrained: SupervisedPretraining, *, scale: float = 10.0, **kwargs: Any) -> None:
+        super().__init__(pretrained, **kwargs)
+        self.scale = check_positive_float("scale", scale)
+
+
+class FullFineTuning(TransferBaseline):
+    """Fine-tune every weight of the backbone plus a new linear head on the support set.
+
+    The head starts at ``2 c_k, −‖c_k‖²`` from the class means ``c_k`` (the nearest-centroid
+    classifier as a linear layer), so step 0 equals :class:`NearestCentroid`; then ``steps``
+    (default 20) steps of gradient descent of size ``lr`` (default 0.01) on all weights, every task
+    of the episode in parallel with ``vmap``. ``l2sp`` (default 0) adds ``l2sp/2 · ‖θ − θ₀‖²``,
+    pulling the backbone towards its pretrained weights θ₀ (Li et al. 2018).
+    """
+
+    name = "finetune"
+
+    def __init__(self, pretrained: SupervisedPretraining, *, steps: int = 20, lr: float = 0.01,
+                 l2sp: float = 0.0) -> None:  # fmt: skip
+        super().__init__(pretrained, steps=steps, lr=lr)
+        self.l2sp = check_nonnegative_float("l2sp", l2sp)
+
+    def adapt(self, episode: Episode, steps: int | None = None) -> dict[str, Tensor]:
+        features, labels, ways = self._support(episode)
+        steps = self.steps if steps is None else check_int("steps", steps, minimum=0)
+        means = class_means(features, labels, ways)
+        start = {f"backbone.{k}": v.detach() for k, v in self.pretrained.backbone.named_parameters()}
+        x = episode.support_x.to(self.device)
+        model, lr, l2sp = _Classifier(self.pretrained.backbone), self.lr, self.l2sp
+
+        def one_task(x_t: Tensor, y_t: Tensor, means_t: Tensor) -> dict[str, Tensor]:
+            params = {**start, "weight": 2 * means_t, "bias": -(means_t**2).sum(-1)}
+
+            def loss(p: dict[str, Tensor]) -> Tensor:
+                value = F.cross_entropy(functional_call(model, p, (x_t,)), y_t)
+                if l2sp:
+                    value = value + l2sp / 2 * sum(((p[k] - start[k]) ** 2).sum() for k in start)
+                return value
+
+            for _ in range(steps):
+                g = grad(loss)(params)
+                params = {k: v - lr * g[k] for k, v in params.items()}
+            return params
+
+        return torch.vmap(one_task)(x, labels, means)
+
+    def predict(self, adapted: dict[str, Tensor], x: Tensor) -> Tensor:
+        model = _Classifier(self.pretrained.backbone)
+        with torch.no_grad():
+            return torch.vmap(lambda p, x_t: functional_call(model, p, (x_t,)))(adapted, x.to(self.device))
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "steps": self.steps, "l2sp": self.l2sp}
+
+
+class L2SPFineTuning(FullFineTuning):
+    """:class:`FullFineTuning` with the L2-SP pull towards the pretrained weights (default 0.01)."""
+
+    name = "l2sp"
+
+    def __init__(self, pretrained: SupervisedPretraining, *, l2sp: float = 0.01, **kwargs: Any) -> None:
+        super().__init__(pretrained, l2sp=l2sp, **kwargs)
+
+
+class _Classifier(nn.Module):
+    """Backbone plus a linear head. The head's ``weight`` and ``bias`` are empty placeholders:
+    :func:`~torch.func.functional_call` supplies each task's own, whatever its number of ways."""
+
+    def __init__(self, backbone: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.weight = nn.Parameter(torch.empty(0))
+        self.bias = nn.Parameter(torch.empty(0))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.linear(self.backbone(x), self.weight, self.bias)
