@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -94,6 +95,64 @@ def _save_figure(path: str, rows: list[dict], methods: Sequence[str], steps: Seq
     fig.savefig(path)
 
 
+def _glyphs(args: argparse.Namespace) -> int:
+    from .experiments.glyphs import METHODS, GlyphBudget, compare_glyphs
+
+    methods = args.methods.split(",") if args.methods else list(METHODS)
+    budget = GlyphBudget(test_episodes=args.episodes).scaled(args.scale)
+    started = time.perf_counter()
+    rows, _ = compare_glyphs(
+        methods, shots=tuple(args.shots), budget=budget, seed=args.seed, device=args.device
+    )
+    minutes = (time.perf_counter() - started) / 60
+    print(
+        f"\n{budget.ways}-way accuracy on {budget.test_episodes} test episodes of the test scripts "
+        f"({budget.queries} queries per class), mean ± 95% CI; "
+        f"budget {budget.train_cpu_seconds:.0f} CPU-s per method"
+    )
+    header = f"{'method':>12} | shots | accuracy        | train s | test ms/ep | peak MiB train/test"
+    print(header)
+    for r in rows:
+        print(
+            f"{r['method']:>12} | {r['shots']:>5} | {r['accuracy']:.3f} ± {r['ci95']:.3f}   | "
+            f"{r['train_seconds']:>7.1f} | "
+            f"{r['test_ms_per_episode']:>10.1f} | {r['train_peak_mib']:.1f} / {r['test_peak_mib']:.1f}"
+        )
+    print(f"whole comparison: {minutes:.1f} minutes")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+        print(f"wrote {args.json}")
+    if args.figure:
+        _save_glyph_figure(args.figure, rows, methods, args.shots)
+        print(f"wrote {args.figure}")
+    return 0
+
+
+def _save_glyph_figure(path: str, rows: list[dict], methods: Sequence[str], shots: Sequence[int]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plotting import color_of, use_book_style
+
+    use_book_style()
+    fig, axes = plt.subplots(1, len(shots), figsize=(5 * len(shots), 4), sharey=True, squeeze=False)
+    for ax, k in zip(axes[0], shots, strict=True):
+        mine = [next(r for r in rows if r["method"] == m and r["shots"] == k) for m in methods]
+        ax.barh(
+            range(len(mine)),
+            [r["accuracy"] for r in mine],
+            xerr=[r["ci95"] for r in mine],
+            color=[color_of(m, i) for i, m in enumerate(methods)],
+            capsize=3,
+        )
+        ax.set(title=f"5-way {k}-shot", xlabel="query accuracy (95% CI)", xlim=(0, 1))
+        ax.set_yticks(range(len(mine)), [r["method"] for r in mine])
+    fig.tight_layout()
+    fig.savefig(path)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mtl-tutorial", description="Run the book's experiments at full scale."
@@ -123,6 +182,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sinusoid.add_argument("--progress", action="store_true", default=None, help="show progress bars")
     sinusoid.set_defaults(run=_sinusoid)
+
+    compare = commands.add_parser("compare", help="compare methods head to head")
+    benchmarks = compare.add_subparsers(dest="benchmark", required=True)
+    glyphs = benchmarks.add_parser("glyphs", help="few-shot classification of rendered glyphs, every method")
+    glyphs.add_argument("--json", help="write one row per method and shot count to this file")
+    glyphs.add_argument("--figure", help="save a figure of the accuracies to this file")
+    glyphs.add_argument("--methods", help="comma-separated subset (default: all)")
+    glyphs.add_argument("--shots", type=int, nargs="+", default=[1, 5], help="shot counts (default: 1 5)")
+    glyphs.add_argument("--episodes", type=int, default=600, help="test episodes (default 600)")
+    glyphs.add_argument(
+        "--scale", type=float, default=1.0, help="multiply the training budget, e.g. 10 on a GPU"
+    )
+    glyphs.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    glyphs.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    glyphs.set_defaults(run=_glyphs)
     return parser
 
 

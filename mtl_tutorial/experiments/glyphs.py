@@ -1,0 +1,178 @@
+"""Few-shot image classification on the rendered glyphs: every method, one protocol.
+
+Every method gets the same Conv-4 backbone (64 channels), the same training budget in CPU-seconds
+(process time, both threads counted) and the same fixed list of test episodes from the test
+scripts; it is scored by query accuracy with a 95% interval, and its training time, test time
+per episode and peak tensor memory (one training step; one test batch) are recorded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..evaluation import mean_ci, peak_tensor_memory, query_accuracy
+from ..learner import Learner
+from ..meta import ANIL, MAML, ProtoNet, Reptile
+from ..models import Conv4
+from ..tasks import FewShotTasks, GlyphConfig, load_glyphs
+from ..training import seed_everything
+from ..transfer import (
+    CosineClassifier,
+    FullFineTuning,
+    L2SPFineTuning,
+    LinearProbe,
+    NearestCentroid,
+    SupervisedPretraining,
+)
+
+META_METHODS = ("protonet", "maml", "fomaml", "anil", "reptile")
+TRANSFER_METHODS = ("centroid", "linear_probe", "baseline_pp", "finetune", "l2sp")
+METHODS = META_METHODS + TRANSFER_METHODS
+
+
+@dataclass(frozen=True)
+class GlyphBudget:
+    """How much each method gets. Defaults keep ``mtl-tutorial compare glyphs`` (1- and 5-shot,
+    every method) under 15 minutes on 2 CPU cores; :meth:`scaled` multiplies the training
+    budget (for a GPU, or a longer run)."""
+
+    train_cpu_seconds: float = 25.0
+    test_episodes: int = 600
+    queries: int = 15
+    ways: int = 5
+    meta_batch_size: int = 4
+    eval_batch: int = 25
+
+    def scaled(self, factor: float) -> GlyphBudget:
+        if not factor > 0:
+            raise ValueError(f"factor must be > 0, got {factor}")
+        return GlyphBudget(self.train_cpu_seconds * factor, self.test_episodes, self.queries, self.ways,
+                           self.meta_batch_size, self.eval_batch)  # fmt: skip
+
+
+def _meta_learner(method: str, ways: int, device: str) -> Learner:
+    # Omniglot settings of the papers where they exist (MAML: inner step 0.4, one step in
+    # training); one adaptation step at test time keeps 600 episodes within the budget.
+    factories: dict[str, Callable[[], Learner]] = {
+        "protonet": lambda: ProtoNet(Conv4(), device=device),
+        "maml": lambda: MAML(Conv4(num_classes=ways), inner_lr=0.4, adapt_steps=1, device=device),
+        "fomaml": lambda: MAML(
+            Conv4(num_classes=ways), inner_lr=0.4, adapt_steps=1, first_order=True, device=device
+        ),
+        "anil": lambda: ANIL(Conv4(num_classes=ways), inner_lr=0.4, adapt_steps=1, device=device),
+        "reptile": lambda: Reptile(
+            Conv4(num_classes=ways), inner_lr=0.1, inner_steps=3, adapt_steps=3, outer_lr=1.0, device=device
+        ),  # fmt: skip
+    }
+    return factories[method]()
+
+
+def _transfer_learner(method: str, pretrained: SupervisedPretraining) -> Learner:
+    factories = {
+        "centroid": NearestCentroid,
+        "linear_probe": LinearProbe,
+        "baseline_pp": CosineClassifier,
+        "finetune": lambda p: FullFineTuning(p, steps=3),
+        "l2sp": lambda p: L2SPFineTuning(p, steps=3),
+    }
+    return factories[method](pretrained)
+
+
+def _training_peak(learner: Learner, batch) -> float:
+    """Peak MiB of one training step's computation (Reptile: its update with ε = 0, a no-op)."""
+    if isinstance(learner, Reptile):
+        return peak_tensor_memory(lambda: learner.reptile_step(batch, 0.0)) / 2**20
+    peak = peak_tensor_memory(lambda: learner.training_loss(batch).backward()) / 2**20
+    learner.optimizer.zero_grad()
+    return peak
+
+
+def _pretraining_peak(pretrained: SupervisedPretraining, classes) -> float:
+    """Peak MiB of one supervised pretraining step (a batch of ``batch_size`` images)."""
+    images, labels = classes.flat()
+    x, y = (
+        images[: pretrained.batch_size].to(pretrained.device),
+        labels[: pretrained.batch_size].to(pretrained.device),
+    )
+    peak = (
+        peak_tensor_memory(lambda: F.cross_entropy(pretrained.head(pretrained.backbone(x)), y).backward())
+        / 2**20
+    )
+    pretrained.backbone.zero_grad()
+    pretrained.head.zero_grad()
+    return peak
+
+
+def _evaluate(
+    learner: Learner, tasks: FewShotTasks, budget: GlyphBudget, episodes
+) -> tuple[torch.Tensor, float, float]:
+    """Per-episode accuracy, test milliseconds per episode, and peak MiB of one test batch."""
+    started = time.perf_counter()
+    accuracies = [
+        query_accuracy(learner, tasks.episode(episodes, slice(i, i + budget.eval_batch)))[0]
+        for i in range(0, len(episodes), budget.eval_batch)
+    ]
+    ms = (time.perf_counter() - started) * 1000 / len(episodes)
+    batch = tasks.episode(episodes, slice(0, budget.eval_batch))
+    peak = peak_tensor_memory(lambda: query_accuracy(learner, batch)) / 2**20
+    return torch.cat(accuracies), ms, peak
+
+
+def compare_glyphs(
+    methods: Sequence[str] = METHODS,
+    *,
+    shots: Sequence[int] = (1, 5),
+    budget: GlyphBudget = GlyphBudget(),
+    seed: int = 0,
+    device: str = "cpu",
+    glyphs: GlyphConfig | None = None,
+    log: Callable[[str], None] = print,
+) -> tuple[list[dict], dict[tuple[str, int], torch.Tensor]]:
+    """Train and test every method for each number of shots; returns the rows and, per
+    ``(method, shots)``, the per-episode accuracies (for paired comparisons)."""
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown methods {unknown}; choose from {list(METHODS)}")
+    benchmark = load_glyphs(glyphs or GlyphConfig())
+    train_classes, test_classes = benchmark.split("train"), benchmark.split("test")
+    rows, per_episode = [], {}
+    pretrained: SupervisedPretraining | None = None
+    for k in shots:
+        train = FewShotTasks(train_classes, ways=budget.ways, shots=k, queries=budget.queries)
+        test = FewShotTasks(test_classes, ways=budget.ways, shots=k, queries=budget.queries)
+        episodes = test.fixed_episodes(budget.test_episodes, seed=2017 + k)
+        for method in methods:
+            seed_everything(seed)
+            if method in META_METHODS:
+                learner = _meta_learner(method, budget.ways, device)
+                started = time.process_time()
+                learner.fit(train, iterations=10**9, meta_batch_size=budget.meta_batch_size, seed=seed,
+                            max_seconds=budget.train_cpu_seconds, progress=False)  # fmt: skip
+                train_seconds = time.process_time() - started
+                train_peak = _training_peak(learner, train.sample(budget.meta_batch_size, seed=seed))
+            else:
+                if pretrained is None:  # pretrained once; shared by every transfer baseline and shot count
+                    pretrained = SupervisedPretraining(Conv4(), device=device)
+                    pretrained.fit(train, iterations=10**9, seed=seed, max_seconds=budget.train_cpu_seconds,
+                                   progress=False)  # fmt: skip
+                learner = _transfer_learner(method, pretrained)
+                train_seconds = pretrained.train_seconds
+                train_peak = _pretraining_peak(pretrained, train_classes)
+            accuracy, ms, test_peak = _evaluate(learner, test, budget, episodes)
+            summary = mean_ci(accuracy)
+            per_episode[(method, k)] = accuracy
+            rows.append({
+                "method": method, "shots": k,
+                "accuracy": round(summary.mean, 4), "ci95": round(summary.ci95, 4),
+                "train_seconds": round(train_seconds, 1), "test_ms_per_episode": round(ms, 1),
+                "train_peak_mib": round(train_peak, 1),
+                "test_peak_mib": round(test_peak, 1),
+            })  # fmt: skip
+            log(f"{k}-shot {method:>12}: {summary.mean:.3f} ± {summary.ci95:.3f}  "
+                f"(train {train_seconds:.0f} CPU-s, test {ms:.0f} ms/episode)")  # fmt: skip
+    return rows, per_episode
