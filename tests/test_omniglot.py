@@ -1,0 +1,87 @@
+"""The Omniglot loader, on a small folder tree made here (nothing is downloaded)."""
+
+import hashlib
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from mtl_tutorial.tasks import FewShotTasks
+from mtl_tutorial.tasks.omniglot import download_omniglot, load_omniglot
+
+
+def make_tree(root, sets=("images_background", "images_evaluation"), alphabets=2, characters=3, drawings=20):
+    for s, name in enumerate(sets):
+        for a in range(alphabets):
+            for c in range(characters):
+                folder = root / name / f"Alphabet_{s}{a}" / f"character{c + 1:02d}"
+                folder.mkdir(parents=True)
+                for d in range(drawings):
+                    pixels = np.full((105, 105), 255, dtype=np.uint8)
+                    pixels[10 + 10 * c : 20 + 10 * c, 5 + 3 * a : 60 + d] = 0  # a black stroke
+                    Image.fromarray(pixels).save(folder / f"{d:02d}.png")
+    return root
+
+
+def test_loads_classes_resized_and_inverted(tmp_path):
+    classes = load_omniglot(make_tree(tmp_path), split="background")
+    assert classes.images.shape == (6, 20, 1, 28, 28) and classes.images.dtype == torch.uint8
+    assert classes.names[0] == "Alphabet_00/character01" and classes.groups[0] == "Alphabet_00"
+    assert classes.images[0, 0].float().mean() < 60  # mostly background (dark), ink bright
+    assert classes.images[0, 0].max() == 255
+    episode = FewShotTasks(classes, ways=5, shots=1, queries=5).sample(2, seed=0)
+    assert episode.support_x.shape == (2, 5, 1, 28, 28)
+
+
+def test_rotations_quadruple_the_classes(tmp_path):
+    plain = load_omniglot(make_tree(tmp_path), split="evaluation")
+    turned = load_omniglot(tmp_path, split="evaluation", rotations=True)
+    assert turned.num_classes == 4 * plain.num_classes
+    assert torch.equal(turned.images[plain.num_classes], torch.rot90(plain.images[0], 1, dims=(2, 3)))
+    assert turned.names[plain.num_classes].endswith("rot90")
+
+
+def test_vinyals_split_sizes_and_disjointness(tmp_path, monkeypatch):
+    import mtl_tutorial.tasks.omniglot as omniglot
+
+    monkeypatch.setattr(omniglot, "VINYALS_SIZES", {"train": 6, "val": 2, "test": 4})  # 12 of the tree's 12
+    make_tree(tmp_path, drawings=2)
+    parts = {p: load_omniglot(tmp_path, split=f"vinyals-{p}").names for p in ("train", "val", "test")}
+    assert [len(parts[p]) for p in ("train", "val", "test")] == [6, 2, 4]
+    assert len(set().union(*parts.values())) == 12  # disjoint, and together every character
+    assert all(n.startswith("Alphabet_0") for n in parts["train"])  # background alphabets come first
+    monkeypatch.setattr(omniglot, "VINYALS_SIZES", {"train": 12, "val": 2, "test": 4})
+    with pytest.raises(ValueError, match="too few for the val part"):
+        load_omniglot(tmp_path, split="vinyals-val")
+
+
+def test_a_missing_folder_says_how_to_get_the_data(tmp_path):
+    with pytest.raises(FileNotFoundError, match="download_omniglot"):
+        load_omniglot(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="split must be"):
+        load_omniglot(make_tree(tmp_path), split="everything")
+
+
+def zip_sets(source, target):
+    for name in ("images_background", "images_evaluation"):
+        with zipfile.ZipFile(target / f"{name}.zip", "w") as zipped:
+            for path in (source / name).rglob("*.png"):
+                zipped.write(path, path.relative_to(source))
+    return {
+        name: hashlib.md5((target / f"{name}.zip").read_bytes()).hexdigest()
+        for name in ("images_background", "images_evaluation")
+    }
+
+
+def test_download_verifies_the_checksum_and_unpacks(tmp_path):
+    source, mirror = make_tree(tmp_path / "source", drawings=2), tmp_path / "mirror"
+    mirror.mkdir()
+    md5 = zip_sets(source, mirror)
+    url = mirror.as_uri() + "/{name}.zip"
+    root = download_omniglot(tmp_path / "data", url=url, md5=md5)
+    assert load_omniglot(root, split="background").num_classes == 6
+    with pytest.raises(ValueError, match="the download is corrupt"):
+        download_omniglot(tmp_path / "other", url=url, md5={**md5, "images_background": "0" * 32})
+    assert not (tmp_path / "other" / "images_background").exists()
