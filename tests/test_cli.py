@@ -55,3 +55,28 @@ def test_compiled_meta_gradient_equals_the_eager_one(learner_class):
         learner.meta_loss(episode).backward()
         gradients.append(torch.cat([p.grad.flatten() for p in learner.optimizer.param_groups[0]["params"]]))
     torch.testing.assert_close(gradients[1], gradients[0], rtol=1e-5, atol=1e-7)
+
+
+def test_compare_glyphs_writes_the_table_rows(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MTL_TUTORIAL_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "glyphs.json"
+    code = main(
+        ["compare", "glyphs", "--methods", "protonet,centroid,linear_probe", "--shots", "1",
+         "--episodes", "25", "--scale", "0.02", "--json", str(path)]
+    )  # fmt: skip
+    assert code == 0
+    rows = json.loads(path.read_text())
+    assert [r["method"] for r in rows] == ["protonet", "centroid", "linear_probe"]
+    keys = {
+        "method",
+        "shots",
+        "accuracy",
+        "ci95",
+        "train_seconds",
+        "test_ms_per_episode",
+        "train_peak_mib",
+        "test_peak_mib",
+    }
+    for row in rows:
+        assert keys <= set(row) and 0 <= row["accuracy"] <= 1 and row["test_peak_mib"] > 0
+    assert "whole comparison" in capsys.readouterr().out
