@@ -38,15 +38,20 @@ METHODS = META_METHODS + TRANSFER_METHODS
 @dataclass(frozen=True)
 class GlyphBudget:
     """How much each method gets. Defaults keep ``mtl-tutorial compare glyphs`` (1- and 5-shot,
-    every method) under 15 minutes on 2 CPU cores; :meth:`scaled` multiplies the training
-    budget (for a GPU, or a longer run)."""
+    every method) near 15 minutes on 2 CPU cores; :meth:`scaled` multiplies the training
+    budget (for a GPU, or a longer run).
+
+    Small batches on purpose: on the CPU, tensors beyond glibc's 32 MB mmap threshold are
+    mapped and unmapped at every step, and the page faults cost more than the arithmetic
+    (a batch of 25 test episodes spent more time in the kernel than computing).
+    """
 
     train_cpu_seconds: float = 25.0
     test_episodes: int = 600
     queries: int = 15
     ways: int = 5
-    meta_batch_size: int = 4
-    eval_batch: int = 25
+    meta_batch_size: int = 2
+    eval_batch: int = 2
 
     def scaled(self, factor: float) -> GlyphBudget:
         if not factor > 0:

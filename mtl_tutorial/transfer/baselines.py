@@ -144,14 +144,15 @@ class FullFineTuning(TransferBaseline):
 
     The head starts at ``2 c_k, −‖c_k‖²`` from the class means ``c_k`` (the nearest-centroid
     classifier as a linear layer), so step 0 equals :class:`NearestCentroid`; then ``steps``
-    (default 20) steps of gradient descent of size ``lr`` (default 0.01) on all weights, every task
+    (default 20) steps of gradient descent of size ``lr`` (default 0.001; with 0.01 the large
+    initial logits wreck the features) on all weights, every task
     of the episode in parallel with ``vmap``. ``l2sp`` (default 0) adds ``l2sp/2 · ‖θ − θ₀‖²``,
     pulling the backbone towards its pretrained weights θ₀ (Li et al. 2018).
     """
 
     name = "finetune"
 
-    def __init__(self, pretrained: SupervisedPretraining, *, steps: int = 20, lr: float = 0.01,
+    def __init__(self, pretrained: SupervisedPretraining, *, steps: int = 20, lr: float = 0.001,
                  l2sp: float = 0.0) -> None:  # fmt: skip
         super().__init__(pretrained, steps=steps, lr=lr)
         self.l2sp = check_nonnegative_float("l2sp", l2sp)
