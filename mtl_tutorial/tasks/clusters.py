@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from .._checks import check_int, check_positive_float
-from .episode import Episode
+from .episode import Episode, task_generator
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,7 @@ class GaussianClusterTasks:
     ) -> Episode:
         """Sample ``num_tasks`` tasks; ``seed`` gives a fixed set, ``generator`` a stream."""
         check_int("num_tasks", num_tasks, minimum=1)
-        if seed is not None and generator is not None:
-            raise ValueError("pass either seed or generator, not both")
-        if seed is not None:
-            generator = torch.Generator().manual_seed(seed)
+        generator = task_generator(seed, generator)
         n, d = self.num_ways, self.dim
         centres = self.center_std * torch.randn(num_tasks, n, 1, d, generator=generator)
 

@@ -141,6 +141,14 @@ class Episode:
         )
 
 
+def task_generator(seed: int | None, generator: torch.Generator | None) -> torch.Generator | None:
+    """The generator a sampler draws from: a fresh one seeded by ``seed``, the stream passed in,
+    or ``None`` (torch's global generator) when given neither."""
+    if seed is not None and generator is not None:
+        raise ValueError("pass either seed or generator, not both")
+    return torch.Generator().manual_seed(seed) if seed is not None else generator
+
+
 class TaskSource(Protocol):
     """Anything learners can draw training tasks from (a task distribution)."""
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from .._checks import check_int
-from .episode import Episode
+from .episode import Episode, task_generator
 
 
 class ImageClasses:
@@ -108,10 +108,7 @@ class FewShotTasks:
     ) -> EpisodeIndices:
         """Draw the classes and images of ``num_tasks`` tasks."""
         check_int("num_tasks", num_tasks, minimum=1)
-        if seed is not None and generator is not None:
-            raise ValueError("pass either seed or generator, not both")
-        if seed is not None:
-            generator = torch.Generator().manual_seed(seed)
+        generator = task_generator(seed, generator)
         c, n = self.classes.num_classes, self.classes.images_per_class
         classes = torch.rand(num_tasks, c, generator=generator).argsort(dim=1)[:, : self.ways]
         images = torch.rand(num_tasks, self.ways, n, generator=generator).argsort(dim=2)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from .._checks import check_int, check_interval, check_nonnegative_float
-from .episode import Episode
+from .episode import Episode, task_generator
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,7 @@ class SinusoidTasks:
             ``(num_tasks, query_size, 1)`` and ``info`` holding ``amplitude`` and ``phase``.
         """
         check_int("num_tasks", num_tasks, minimum=1)
-        if seed is not None and generator is not None:
-            raise ValueError("pass either seed or generator, not both")
-        if seed is not None:
-            generator = torch.Generator().manual_seed(seed)
+        generator = task_generator(seed, generator)
 
         def uniform(shape: tuple[int, ...], bounds: tuple[float, float]) -> torch.Tensor:
             low, high = bounds
