@@ -1,5 +1,6 @@
 """The rendered-glyph benchmark: determinism, size, splits, look-alikes, and its cache."""
 
+import shutil
 import warnings
 
 import pytest
@@ -18,8 +19,20 @@ from mtl_tutorial.tasks.glyphs import (
 
 
 @pytest.fixture(scope="module")
-def benchmark(tmp_path_factory):
-    return load_glyphs(cache_dir=tmp_path_factory.mktemp("cache"))
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def benchmark(cache):
+    return load_glyphs(cache_dir=cache)
+
+
+def copy_cache(source, target):
+    """A valid cache in ``target`` without generating again."""
+    (cached,) = source.glob("glyphs-*.pt")
+    shutil.copy(cached, target / cached.name)
+    return target / cached.name
 
 
 def test_at_least_1000_classes_from_at_least_12_scripts_20_images_each(benchmark):
@@ -81,21 +94,19 @@ def test_the_cache_key_changes_with_the_settings():
     assert cache_key(GlyphConfig(max_rotation_degrees=5.0)) != cache_key(GlyphConfig())
 
 
-def test_a_corrupt_cache_is_regenerated(tmp_path, benchmark):
-    first = load_glyphs(cache_dir=tmp_path)
-    (cached,) = tmp_path.glob("glyphs-*.pt")
+def test_a_corrupt_cache_is_regenerated(tmp_path, cache, benchmark):
+    cached = copy_cache(cache, tmp_path)
     cached.write_bytes(cached.read_bytes()[:1000])  # truncated, as by a killed write
     with pytest.warns(UserWarning, match="unusable"):
         again = load_glyphs(cache_dir=tmp_path)
-    assert torch.equal(again.images, first.images)
+    assert torch.equal(again.images, benchmark.images)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the rebuilt file loads cleanly
-        assert torch.equal(load_glyphs(cache_dir=tmp_path).images, first.images)
+        assert torch.equal(load_glyphs(cache_dir=tmp_path).images, benchmark.images)
 
 
-def test_tampered_images_fail_the_checksum(tmp_path):
-    load_glyphs(cache_dir=tmp_path)
-    (cached,) = tmp_path.glob("glyphs-*.pt")
+def test_tampered_images_fail_the_checksum(tmp_path, cache):
+    cached = copy_cache(cache, tmp_path)
     saved = torch.load(cached, weights_only=True)
     saved["images"][0, 0, 0, 0, 0] += 1
     torch.save(saved, cached)
