@@ -27,6 +27,12 @@ METHOD_COLORS = {
     "anil": "#CC79A7",
     "reptile": "#D55E00",
     "film": "#000000",
+    "protonet": "#332288",
+    "centroid": "#999933",
+    "linear_probe": "#882255",
+    "baseline_pp": "#44AA99",
+    "finetune": "#AA4499",
+    "l2sp": "#DDCC77",
 }
 
 BOOK_STYLE = {
