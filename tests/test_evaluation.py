@@ -8,6 +8,8 @@ from mtl_tutorial import (
     MLP,
     FineTuning,
     SinusoidTasks,
+    count_diverged,
+    fraction_better,
     mean_ci,
     paired_difference,
     query_mse,
@@ -74,8 +76,6 @@ def test_learners_score_identically_on_identical_episodes():
 
 
 def test_fraction_better_counts_a_diverged_task_as_worse():
-    from mtl_tutorial import count_diverged, fraction_better
-
     a = torch.tensor([1.0, 1.0, float("inf"), float("nan")])
     b = torch.tensor([2.0, 0.5, 3.0, 3.0])
     assert fraction_better(a, b).mean == pytest.approx(0.25)

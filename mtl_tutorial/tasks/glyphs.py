@@ -95,21 +95,26 @@ BASELINE = 40  # canvas row of the baseline: room for ascenders above and descen
 class GlyphConfig:
     """Settings of the generator; each one is part of the cache key.
 
-    Defaults: 20 images per class, 28×28 pixels, seed 0; rotations up to ±15°, scaling by
-    0.8–1.15, shear up to ±0.25, shifts up to ±6% of the image; elastic displacements of about
-    2 pixels (at 56×56); strokes thinned or thickened by one pixel with probability 0.3 each;
+    Defaults: 20 images per class, 28×28 pixels, seed 0; rotations up to ±6°, scaling by
+    0.95–1.05, shear up to ±0.1, shifts up to ±6% of the image; elastic displacements of about
+    0.5 pixel (at 56×56); strokes thinned or thickened by one pixel with probability 0.15 each;
     look-alikes removed above a cosine similarity of 0.9 between canonical renderings.
+
+    The distortion strengths set the difficulty. They were calibrated so that, at the default
+    budget of ``mtl-tutorial compare glyphs``, the best method's 5-way 1-shot accuracy on the test
+    scripts lies between 80% and 97%: with twice to three times these strengths Prototypical
+    Networks reached 62% (±15°, elastic 2 px) and 79% (±10°, elastic 1 px) on 200 episodes.
     """
 
     images_per_class: int = 20
     size: int = 28
     seed: int = 0
-    max_rotation_degrees: float = 15.0
-    scale_range: tuple[float, float] = (0.8, 1.15)
-    max_shear: float = 0.25
+    max_rotation_degrees: float = 6.0
+    scale_range: tuple[float, float] = (0.95, 1.05)
+    max_shear: float = 0.1
     max_shift: float = 0.06
-    elastic_pixels: float = 2.0
-    stroke_change_probability: float = 0.3
+    elastic_pixels: float = 0.5
+    stroke_change_probability: float = 0.15
     lookalike_similarity: float = 0.9
 
     def __post_init__(self) -> None:
