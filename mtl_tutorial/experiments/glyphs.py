@@ -116,15 +116,15 @@ def _pretraining_peak(pretrained: SupervisedPretraining, classes) -> float:
 def _evaluate(
     learner: Learner, tasks: FewShotTasks, budget: GlyphBudget, episodes
 ) -> tuple[torch.Tensor, float, float]:
-    """Per-episode accuracy, test milliseconds per episode, and peak MiB of one test batch."""
+    """Per-episode accuracy, test milliseconds per episode, and peak MiB of testing one episode."""
     started = time.perf_counter()
     accuracies = [
         query_accuracy(learner, tasks.episode(episodes, slice(i, i + budget.eval_batch)))[0]
         for i in range(0, len(episodes), budget.eval_batch)
     ]
     ms = (time.perf_counter() - started) * 1000 / len(episodes)
-    batch = tasks.episode(episodes, slice(0, budget.eval_batch))
-    peak = peak_tensor_memory(lambda: query_accuracy(learner, batch)) / 2**20
+    one = tasks.episode(episodes, slice(0, 1))
+    peak = peak_tensor_memory(lambda: query_accuracy(learner, one)) / 2**20
     return torch.cat(accuracies), ms, peak
 
 
