@@ -96,12 +96,13 @@ def _save_figure(path: str, rows: list[dict], methods: Sequence[str], steps: Seq
 
 
 def _glyphs(args: argparse.Namespace) -> int:
+    from .evaluation import paired_difference
     from .experiments.glyphs import METHODS, GlyphBudget, compare_glyphs
 
     methods = args.methods.split(",") if args.methods else list(METHODS)
     budget = GlyphBudget(test_episodes=args.episodes).scaled(args.scale)
     started = time.perf_counter()
-    rows, _ = compare_glyphs(
+    rows, per_episode = compare_glyphs(
         methods, shots=tuple(args.shots), budget=budget, seed=args.seed, device=args.device
     )
     minutes = (time.perf_counter() - started) / 60
@@ -118,6 +119,13 @@ def _glyphs(args: argparse.Namespace) -> int:
             f"{r['train_seconds']:>7.1f} | "
             f"{r['test_ms_per_episode']:>10.1f} | {r['train_peak_mib']:.1f} / {r['test_peak_mib']:.1f}"
         )
+    print("\nPaired on identical episodes: best method minus each other (accuracy points, 95% CI)")
+    for k in args.shots:
+        best = max((m for m in methods), key=lambda m: per_episode[(m, k)].mean().item())
+        for m in methods:
+            if m != best:
+                gap = paired_difference(per_episode[(best, k)], per_episode[(m, k)])
+                print(f"  {k}-shot {best} - {m}: {100 * gap.mean:+.1f} ± {100 * gap.ci95:.1f}")
     print(f"whole comparison: {minutes:.1f} minutes")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))

@@ -79,4 +79,5 @@ def test_compare_glyphs_writes_the_table_rows(tmp_path, capsys, monkeypatch):
     }
     for row in rows:
         assert keys <= set(row) and 0 <= row["accuracy"] <= 1 and row["test_peak_mib"] > 0
-    assert "whole comparison" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "whole comparison" in printed and "Paired on identical episodes" in printed
