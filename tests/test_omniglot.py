@@ -43,18 +43,24 @@ def test_rotations_quadruple_the_classes(tmp_path):
     assert turned.names[plain.num_classes].endswith("rot90")
 
 
-def test_vinyals_split_sizes_and_disjointness(tmp_path, monkeypatch):
-    import mtl_tutorial.tasks.omniglot as omniglot
+def test_vinyals_split_by_whole_alphabets(tmp_path):
+    for name, alphabet in [("images_background", "Latin"), ("images_background", "Hebrew"),
+                           ("images_evaluation", "Angelic"), ("images_evaluation", "Kannada")]:  # fmt: skip
+        for c in range(2):
+            folder = tmp_path / name / alphabet / f"character{c + 1:02d}"
+            folder.mkdir(parents=True)
+            Image.fromarray(np.full((105, 105), 255, dtype=np.uint8)).save(folder / "01.png")
+    parts = {p: load_omniglot(tmp_path, split=f"vinyals-{p}") for p in ("train", "val", "test")}
+    assert set(parts["train"].groups) == {"Latin", "Angelic"}  # background minus val, plus 8 evaluation
+    assert set(parts["val"].groups) == {"Hebrew"}
+    assert set(parts["test"].groups) == {"Kannada"}
+    assert sum(p.num_classes for p in parts.values()) == 8
 
-    monkeypatch.setattr(omniglot, "VINYALS_SIZES", {"train": 6, "val": 2, "test": 4})  # 12 of the tree's 12
-    make_tree(tmp_path, drawings=2)
-    parts = {p: load_omniglot(tmp_path, split=f"vinyals-{p}").names for p in ("train", "val", "test")}
-    assert [len(parts[p]) for p in ("train", "val", "test")] == [6, 2, 4]
-    assert len(set().union(*parts.values())) == 12  # disjoint, and together every character
-    assert all(n.startswith("Alphabet_0") for n in parts["train"])  # background alphabets come first
-    monkeypatch.setattr(omniglot, "VINYALS_SIZES", {"train": 12, "val": 2, "test": 4})
-    with pytest.raises(ValueError, match="too few for the val part"):
-        load_omniglot(tmp_path, split="vinyals-val")
+
+def test_the_vinyals_alphabet_lists_have_the_papers_sizes():
+    from mtl_tutorial.tasks.omniglot import VINYALS_TRAIN_EVALUATION_ALPHABETS, VINYALS_VAL_ALPHABETS
+
+    assert len(VINYALS_VAL_ALPHABETS) == 5 and len(VINYALS_TRAIN_EVALUATION_ALPHABETS) == 8
 
 
 def test_a_missing_folder_says_how_to_get_the_data(tmp_path):

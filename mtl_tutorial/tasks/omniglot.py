@@ -32,8 +32,14 @@ MD5 = {
     "images_background": "68d2efa1b9178cc56df9314c21c6e718",
     "images_evaluation": "6b91aef0f799c5bb55b94e3f2daec811",
 }
-#: Class counts of Vinyals et al. (2016)'s split: train, validation, test.
-VINYALS_SIZES = {"train": 1028, "val": 172, "test": 423}
+#: The Vinyals et al. (2016) split as the meta-learning libraries distribute it (whole alphabets):
+#: validation = these five background alphabets (172 characters); training = the other 25
+#: background alphabets plus these eight evaluation alphabets (1,028); test = the remaining
+#: 12 evaluation alphabets (423).
+VINYALS_VAL_ALPHABETS = frozenset({"Armenian", "Bengali", "Early_Aramaic", "Hebrew", "Mkhedruli_(Georgian)"})
+VINYALS_TRAIN_EVALUATION_ALPHABETS = frozenset(
+    {"Angelic", "Atemayar_Qelisayer", "Atlantean", "Aurek-Besh", "Avesta", "Ge_ez", "Glagolitic", "Gurmukhi"}
+)
 
 HOW_TO_GET = (
     "Get Omniglot with mtl_tutorial.tasks.omniglot.download_omniglot({root!r}) (about 10 MB, "
@@ -73,11 +79,9 @@ def load_omniglot(
     Args:
         root: the folder holding ``images_background`` and ``images_evaluation``.
         split: ``"background"`` or ``"evaluation"`` (the official sets), or ``"vinyals-train"``,
-            ``"vinyals-val"``, ``"vinyals-test"``: all 1,623 characters in a fixed order
-            (background alphabets, then evaluation alphabets, each alphabetically) cut into
-            1,028 / 172 / 423 classes — the sizes of Vinyals et al.'s split. Its character lists
-            are not published with the paper, so this is a split of the same sizes, not the same
-            characters.
+            ``"vinyals-val"``, ``"vinyals-test"``: Vinyals et al.'s 1,028 / 172 / 423 characters,
+            by whole alphabets (:data:`VINYALS_VAL_ALPHABETS`,
+            :data:`VINYALS_TRAIN_EVALUATION_ALPHABETS`).
         size: side of the resized images (default 28).
         rotations: add each character rotated by 90°, 180° and 270° as three more classes (the
             usual Omniglot augmentation).
@@ -90,20 +94,20 @@ def load_omniglot(
     check_int("size", size, minimum=8)
     if split in ("background", "evaluation"):
         folders = _characters(root, f"images_{split}")
-    elif split.startswith("vinyals-") and split[len("vinyals-") :] in VINYALS_SIZES:
-        every = _characters(root, "images_background") + _characters(root, "images_evaluation")
-        part = split[len("vinyals-") :]
-        start = {
-            "train": 0,
-            "val": VINYALS_SIZES["train"],
-            "test": VINYALS_SIZES["train"] + VINYALS_SIZES["val"],
-        }[part]
-        folders = every[start : start + VINYALS_SIZES[part]]
+    elif split in ("vinyals-train", "vinyals-val", "vinyals-test"):
+        background, evaluation = (
+            _characters(root, "images_background"),
+            _characters(root, "images_evaluation"),
+        )
+        if split == "vinyals-val":
+            folders = [f for f in background if f.parent.name in VINYALS_VAL_ALPHABETS]
+        elif split == "vinyals-train":
+            folders = [f for f in background if f.parent.name not in VINYALS_VAL_ALPHABETS]
+            folders += [f for f in evaluation if f.parent.name in VINYALS_TRAIN_EVALUATION_ALPHABETS]
+        else:
+            folders = [f for f in evaluation if f.parent.name not in VINYALS_TRAIN_EVALUATION_ALPHABETS]
         if not folders:
-            raise ValueError(
-                f"{root} holds {len(every)} characters, too few for the {part} part of a "
-                f"{sum(VINYALS_SIZES.values())}-character split"
-            )
+            raise ValueError(f"{root} holds no character of the {split} alphabets")
     else:
         raise ValueError(
             "split must be 'background', 'evaluation', 'vinyals-train', 'vinyals-val' or 'vinyals-test', "
