@@ -46,7 +46,7 @@ class GlyphBudget:
     (a batch of 25 test episodes spent more time in the kernel than computing).
     """
 
-    train_cpu_seconds: float = 25.0
+    train_cpu_seconds: float = 22.0
     test_episodes: int = 600
     queries: int = 15
     ways: int = 5
@@ -82,8 +82,8 @@ def _transfer_learner(method: str, pretrained: SupervisedPretraining) -> Learner
         "centroid": NearestCentroid,
         "linear_probe": LinearProbe,
         "baseline_pp": CosineClassifier,
-        "finetune": lambda p: FullFineTuning(p, steps=3),
-        "l2sp": lambda p: L2SPFineTuning(p, steps=3),
+        "finetune": lambda p: FullFineTuning(p, steps=2),
+        "l2sp": lambda p: L2SPFineTuning(p, steps=2),
     }
     return factories[method](pretrained)
 
