@@ -250,12 +250,6 @@ class GradientLearner(Learner):
         """Predict with per-task parameters from :meth:`adapt` for inputs ``x``."""
         return batched_predict(self.model, adapted, x.to(self.device))
 
-    def query_loss(self, adapted: Params, episode: Episode) -> Tensor:
-        """Mean over tasks of the loss of adapted parameters on their query sets."""
-        predictions = self.predict(adapted, episode.query_x)
-        check_ways(predictions, episode)
-        return torch.vmap(self.loss_fn)(predictions, episode.query_y).mean()
-
     def config(self) -> dict[str, Any]:
         return {**super().config(), "adapt_lr": self.adapt_lr, "adapt_steps": self.adapt_steps}
 
