@@ -140,25 +140,10 @@ def _save_glyph_figure(path: str, rows: list[dict], methods: Sequence[str], shot
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .plotting import color_of, use_book_style
+    from .plotting import plot_accuracy_bars, use_book_style
 
     use_book_style()
-    fig, axes = plt.subplots(1, len(shots), figsize=(5 * len(shots), 4), sharey=True, squeeze=False)
-    for ax, k in zip(axes[0], shots, strict=True):
-        mine = [next(r for r in rows if r["method"] == m and r["shots"] == k) for m in methods]
-        ax.barh(
-            range(len(mine)),
-            [r["accuracy"] for r in mine],
-            xerr=[r["ci95"] for r in mine],
-            color=[color_of(m, i) for i, m in enumerate(methods)],
-            capsize=3,
-        )
-        ax.set(title=f"5-way {k}-shot", xlabel="query accuracy (95% CI)", xlim=(0, 1))
-        ax.set_yticks(range(len(mine)), [r["method"] for r in mine])
-    fig.tight_layout()
-    fig.savefig(path)
+    plot_accuracy_bars(rows, methods, shots).savefig(path)
 
 
 def build_parser() -> argparse.ArgumentParser:

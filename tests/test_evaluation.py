@@ -7,6 +7,7 @@ from mtl_tutorial import (
     MAML,
     MLP,
     FineTuning,
+    ProtoNet,
     SinusoidTasks,
     count_diverged,
     fraction_better,
@@ -15,6 +16,8 @@ from mtl_tutorial import (
     query_mse,
     results_table,
 )
+from mtl_tutorial.evaluation import episode_accuracy, query_accuracy
+from mtl_tutorial.tasks import FewShotTasks, ImageClasses
 
 
 def test_mean_ci_is_the_fields_formula():
@@ -86,3 +89,23 @@ def test_fraction_better_counts_a_diverged_task_as_worse():
 def test_results_table_names_divergence_instead_of_a_meaningless_mean():
     scores = {"a": torch.tensor([[1.0, 2.0, float("inf"), 4.0]])}
     assert "1 of 4 diverged (median 2.000)" in results_table(scores, steps=(10,))
+
+
+def test_results_table_uses_a_string_as_the_column_heading():
+    table = results_table({"a": torch.tensor([[0.5, 1.0], [1.0, 1.0]])}, steps=("query accuracy", 0))
+    assert table.splitlines()[0] == "| method | query accuracy | 0 steps |"
+    assert table.splitlines()[2].startswith("| a | 0.750 ± ")
+
+
+def test_episode_accuracy_equals_one_batch_of_every_episode():
+    torch.manual_seed(0)
+    images = torch.randn(8, 6, 1, 2, 2) + torch.arange(8.0).view(8, 1, 1, 1, 1)
+    tasks = FewShotTasks(ImageClasses(images, [str(i) for i in range(8)]), ways=3, shots=1, queries=2)
+    indices = tasks.fixed_episodes(7, seed=3)
+    learner = ProtoNet(torch.nn.Sequential(torch.nn.Flatten(), MLP(in_features=4, out_features=4)))
+    batched = episode_accuracy(learner, tasks, indices, batch_size=3)
+    whole = query_accuracy(learner, tasks.episode(indices, slice(0, 7)))
+    assert batched.shape == (1, 7)
+    torch.testing.assert_close(batched, whole)
+    with pytest.raises(ValueError, match="batch_size"):
+        episode_accuracy(learner, tasks, indices, batch_size=0)

@@ -1,12 +1,13 @@
 """Evaluation on fixed, seeded tasks: means with 95% intervals and paired comparisons."""
 
 from .memory import peak_tensor_memory
-from .scoring import query_accuracy, query_mse, results_table
+from .scoring import episode_accuracy, query_accuracy, query_mse, results_table
 from .stats import MeanCI, count_diverged, fraction_better, mean_ci, paired_difference
 
 __all__ = [
     "MeanCI",
     "count_diverged",
+    "episode_accuracy",
     "fraction_better",
     "mean_ci",
     "paired_difference",

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from .._checks import check_int
 from ..learner import Learner, check_ways
-from ..tasks import Episode
+from ..tasks import Episode, EpisodeIndices, FewShotTasks
 from .stats import count_diverged, mean_ci
 
 
@@ -59,14 +59,40 @@ def query_accuracy(learner: Learner, episodes: Episode, steps: Sequence[int | No
     return torch.stack(rows)
 
 
-def results_table(results: Mapping[str, Tensor], steps: Sequence[int]) -> str:
+def episode_accuracy(
+    learner: Learner,
+    tasks: FewShotTasks,
+    indices: EpisodeIndices,
+    *,
+    batch_size: int = 5,
+    steps: Sequence[int | None] = (None,),
+) -> Tensor:
+    """:func:`query_accuracy` on a fixed list of episodes (``tasks.fixed_episodes``), built and
+    scored ``batch_size`` (default 5) at a time so that memory stays small.
+
+    Returns:
+        A tensor of shape ``(len(steps), episodes)``.
+    """
+    check_int("batch_size", batch_size, minimum=1)
+    return torch.cat(
+        [
+            query_accuracy(learner, tasks.episode(indices, slice(i, i + batch_size)), steps)
+            for i in range(0, len(indices), batch_size)
+        ],
+        dim=1,
+    )
+
+
+def results_table(results: Mapping[str, Tensor], steps: Sequence[int | str]) -> str:
     """A Markdown table of mean ± 95% CI, one row per method and one column per step count.
 
-    ``results`` maps a method's name to the output of :func:`query_mse` for ``steps``. Where
-    some tasks diverged (infinite or NaN error) the mean is undefined, and the cell says how many
-    tasks diverged and gives the median instead.
+    ``results`` maps a method's name to the output of :func:`query_mse` (or
+    :func:`query_accuracy`) for ``steps``; an entry of ``steps`` that is a string is used as its
+    column's heading as it is. Where some tasks diverged (infinite or NaN error) the mean is
+    undefined, and the cell says how many tasks diverged and gives the median instead.
     """
-    header = "| method | " + " | ".join(f"{s} step{'s' if s != 1 else ''}" for s in steps) + " |"
+    headings = [s if isinstance(s, str) else f"{s} step{'s' if s != 1 else ''}" for s in steps]
+    header = "| method | " + " | ".join(headings) + " |"
     lines = [header, "|---" * (len(steps) + 1) + "|"]
     for name, values in results.items():
         if values.shape[0] != len(steps):

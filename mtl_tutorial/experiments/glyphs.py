@@ -1,7 +1,8 @@
 """Few-shot image classification on the rendered glyphs: every method, one protocol.
 
 Every method gets the same Conv-4 backbone (64 channels), the same training budget in CPU-seconds
-(process time, both threads counted) and the same fixed list of test episodes from the test
+(process time, both threads counted) — or, for results that do not depend on the machine's speed,
+a fixed number of iterations per method — and the same fixed list of test episodes from the test
 scripts; it is scored by query accuracy with a 95% interval, and its training time, test time
 per episode and peak tensor memory (one training step; one test batch) are recorded.
 """
@@ -9,13 +10,14 @@ per episode and peak tensor memory (one training step; one test batch) are recor
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from ..evaluation import mean_ci, peak_tensor_memory, query_accuracy
+from .._checks import check_int
+from ..evaluation import episode_accuracy, mean_ci, peak_tensor_memory, query_accuracy
 from ..learner import Learner
 from ..meta import ANIL, MAML, ProtoNet, Reptile
 from ..models import Conv4
@@ -118,14 +120,11 @@ def _evaluate(
 ) -> tuple[torch.Tensor, float, float]:
     """Per-episode accuracy, test milliseconds per episode, and peak MiB of testing one episode."""
     started = time.perf_counter()
-    accuracies = [
-        query_accuracy(learner, tasks.episode(episodes, slice(i, i + budget.eval_batch)))[0]
-        for i in range(0, len(episodes), budget.eval_batch)
-    ]
+    accuracy = episode_accuracy(learner, tasks, episodes, batch_size=budget.eval_batch)[0]
     ms = (time.perf_counter() - started) * 1000 / len(episodes)
     one = tasks.episode(episodes, slice(0, 1))
     peak = peak_tensor_memory(lambda: query_accuracy(learner, one)) / 2**20
-    return torch.cat(accuracies), ms, peak
+    return accuracy, ms, peak
 
 
 def compare_glyphs(
@@ -136,13 +135,35 @@ def compare_glyphs(
     seed: int = 0,
     device: str = "cpu",
     glyphs: GlyphConfig | None = None,
+    iterations: Mapping[str, int] | None = None,
     log: Callable[[str], None] = print,
 ) -> tuple[list[dict], dict[tuple[str, int], torch.Tensor]]:
     """Train and test every method for each number of shots; returns the rows and, per
-    ``(method, shots)``, the per-episode accuracies (for paired comparisons)."""
+    ``(method, shots)``, the per-episode accuracies (for paired comparisons).
+
+    ``iterations`` (default ``None``: train for ``budget.train_cpu_seconds`` each) gives each meta
+    method its number of meta-iterations and, under the key ``"pretraining"``, the steps of the
+    pretraining that every transfer method shares. Results then depend only on the seed, not on
+    how fast the machine is; the rows still report the CPU-seconds each training took.
+    """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown methods {unknown}; choose from {list(METHODS)}")
+    if iterations is not None:
+        needed = {m for m in methods if m in META_METHODS}
+        if any(m in TRANSFER_METHODS for m in methods):
+            needed.add("pretraining")
+        missing = sorted(needed - set(iterations))
+        if missing:
+            raise ValueError(f"iterations has no entry for {missing}; got keys {sorted(iterations)}")
+        for key in needed:
+            check_int(f"iterations[{key!r}]", iterations[key], minimum=1)
+
+    def training_length(key: str) -> dict:
+        if iterations is None:
+            return {"iterations": 10**9, "max_seconds": budget.train_cpu_seconds}
+        return {"iterations": iterations[key], "max_seconds": None}
+
     benchmark = load_glyphs(glyphs or GlyphConfig())
     train_classes, test_classes = benchmark.split("train"), benchmark.split("test")
     rows, per_episode = [], {}
@@ -156,15 +177,14 @@ def compare_glyphs(
             if method in META_METHODS:
                 learner = _meta_learner(method, budget.ways, device)
                 started = time.process_time()
-                learner.fit(train, iterations=10**9, meta_batch_size=budget.meta_batch_size, seed=seed,
-                            max_seconds=budget.train_cpu_seconds, progress=False)  # fmt: skip
+                learner.fit(train, meta_batch_size=budget.meta_batch_size, seed=seed, progress=False,
+                            **training_length(method))  # fmt: skip
                 train_seconds = time.process_time() - started
                 train_peak = _training_peak(learner, train.sample(budget.meta_batch_size, seed=seed))
             else:
                 if pretrained is None:  # pretrained once; shared by every transfer baseline and shot count
                     pretrained = SupervisedPretraining(Conv4(), device=device)
-                    pretrained.fit(train, iterations=10**9, seed=seed, max_seconds=budget.train_cpu_seconds,
-                                   progress=False)  # fmt: skip
+                    pretrained.fit(train, seed=seed, progress=False, **training_length("pretraining"))
                 learner = _transfer_learner(method, pretrained)
                 train_seconds = pretrained.train_seconds
                 train_peak = _pretraining_peak(pretrained, train_classes)
