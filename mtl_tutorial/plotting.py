@@ -9,6 +9,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ._checks import check_int
 from .learner import Learner
 from .tasks import Episode, SinusoidTasks
 
@@ -108,4 +109,178 @@ def plot_sinusoid_fits(
     )
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), bbox_to_anchor=(0.5, 0.0))
     fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+def _check_task(episode: Episode, task: int) -> int:
+    """Return ``task`` if it indexes a task of ``episode``; raise ``ValueError`` otherwise."""
+    check_int("task", task, minimum=0)
+    if task >= episode.num_tasks:
+        raise ValueError(
+            f"task must be below the episode's {episode.num_tasks} tasks, got {task}; "
+            f"pick a task in 0 … {episode.num_tasks - 1}"
+        )
+    return task
+
+
+def plot_episode(
+    episode: Episode,
+    task: int = 0,
+    *,
+    curve: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ax: plt.Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """One regression task of ``episode``: its support points (black triangles) and its query
+    points (open circles), with the task's true function if ``curve`` gives it.
+
+    Args:
+        episode: a regression episode with one-dimensional inputs and targets (sinusoids).
+        task: which task of the batch to draw (default 0, the first).
+        curve: ``(x, y)``, the true function on a grid, both of shape ``(points,)``; for a
+            sinusoid, ``SinusoidTasks.curve(episode[task])`` with its ``y`` squeezed to one row.
+            Default ``None``: no curve.
+        ax: the axes to draw on (default: a new figure of its own).
+        title: the axes' title (default: none).
+
+    Returns:
+        The figure drawn on.
+
+    Raises:
+        ValueError: for a classification episode, inputs or targets that are not one number per
+            point, a task index out of range, or a curve whose ``x`` and ``y`` differ in length.
+    """
+    if episode.is_classification:
+        raise ValueError(
+            "plot_episode draws regression tasks; for an N-way K-shot image episode use plot_image_episode"
+        )
+    for name in ("support_x", "support_y"):
+        shape = tuple(getattr(episode, name).shape[2:])
+        if shape not in ((), (1,)):
+            raise ValueError(
+                f"plot_episode needs one number per point, but {name} has shape {shape} per point"
+            )
+    _check_task(episode, task)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 3), layout="constrained")
+    else:
+        fig = ax.figure
+    if curve is not None:
+        x, y = (torch.as_tensor(v).detach().cpu().reshape(-1) for v in curve)
+        if x.numel() != y.numel():
+            raise ValueError(f"curve's x and y must have the same length, got {x.numel()} and {y.numel()}")
+        ax.plot(x, y, color="black", lw=1.2, label="true function")
+    qx, qy = (t[task].detach().cpu().reshape(-1) for t in (episode.query_x, episode.query_y))
+    sx, sy = (t[task].detach().cpu().reshape(-1) for t in (episode.support_x, episode.support_y))
+    ax.scatter(
+        qx, qy, facecolors="none", edgecolors=PALETTE[0], s=22, label=f"query set ({qx.numel()} points)"
+    )
+    ax.scatter(sx, sy, color="black", marker="^", s=45, zorder=3, label=f"support set (K = {sx.numel()})")
+    ax.set(xlabel="x", ylabel="y")
+    if title is not None:
+        ax.set_title(title)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return fig
+
+
+def plot_image_episode(
+    episode: Episode,
+    task: int = 0,
+    *,
+    max_queries: int = 5,
+    class_names: Sequence[str] | None = None,
+) -> Figure:
+    """One N-way K-shot image task of ``episode``, one row per class: its support images on the
+    left and up to ``max_queries`` of its query images on the right.
+
+    Args:
+        episode: a classification episode whose inputs are images ``(channels, height, width)``
+            with 1 (grey) or 3 (colour) channels and pixels in ``[0, 1]``.
+        task: which task of the batch to draw (default 0, the first).
+        max_queries: query images shown per class (default 5).
+        class_names: a label for each of the episode's classes, in label order (default
+            ``"class 0"``, ``"class 1"``, …).
+
+    Returns:
+        The figure: a column of class names, then ``ways × (shots + shown queries)`` image axes
+        with an empty spacer column between the support and the query images.
+
+    Raises:
+        ValueError: for a regression episode, inputs that are not images, a task index out of
+            range, ``max_queries`` below 1, or ``class_names`` of the wrong length.
+    """
+    if not episode.is_classification:
+        raise ValueError("plot_image_episode draws classification episodes; for regression use plot_episode")
+    image_shape = tuple(episode.support_x.shape[2:])
+    if len(image_shape) != 3 or image_shape[0] not in (1, 3):
+        raise ValueError(
+            f"plot_image_episode needs images of shape (1 or 3 channels, height, width), got {image_shape}"
+        )
+    _check_task(episode, task)
+    check_int("max_queries", max_queries, minimum=1)
+    ways = episode.num_ways
+    names = [f"class {c}" for c in range(ways)] if class_names is None else list(class_names)
+    if len(names) != ways:
+        raise ValueError(f"class_names must name each of the {ways} classes, got {len(names)} names")
+
+    def per_class(x: torch.Tensor, y: torch.Tensor, limit: int | None) -> list[torch.Tensor]:
+        x, y = x[task].detach().cpu(), y[task].detach().cpu()
+        return [x[y == c][:limit] for c in range(ways)]
+
+    supports = per_class(episode.support_x, episode.support_y, None)
+    queries = per_class(episode.query_x, episode.query_y, max_queries)
+    shots = max(len(s) for s in supports)
+    shown = max(len(q) for q in queries)
+    # columns: the class names, the support images, an empty spacer, the query images
+    first_query = 1 + shots + 1
+    columns = first_query + shown
+    label_width = max(0.6, 0.075 * max(len(n) for n in names))  # inches, for the longest name
+    ratios = [label_width / 0.75] + [1] * shots + [0.3] + [1] * shown
+    fig, axes = plt.subplots(
+        ways, columns, figsize=(0.75 * sum(ratios), 0.8 * ways + 0.4), squeeze=False,
+        gridspec_kw={"width_ratios": ratios},
+    )  # fmt: skip
+    for row in range(ways):
+        for col in range(columns):
+            axes[row, col].set_axis_off()
+        axes[row, 0].text(0.95, 0.5, names[row], transform=axes[row, 0].transAxes, ha="right", va="center")
+        cells = [(1 + col, img) for col, img in enumerate(supports[row])]
+        cells += [(first_query + col, img) for col, img in enumerate(queries[row])]
+        for col, image in cells:
+            pixels = image.permute(1, 2, 0).squeeze(-1).clamp(0, 1).numpy()
+            axes[row, col].imshow(pixels, cmap="gray_r" if image.shape[0] == 1 else None, vmin=0, vmax=1)
+    axes[0, 1].set_title("support", loc="left")
+    axes[0, first_query].set_title("query", loc="left")
+    fig.subplots_adjust(left=0.02, right=0.98, wspace=0.08, hspace=0.08)
+    return fig
+
+
+def plot_accuracy_bars(rows: Sequence[Mapping], methods: Sequence[str], shots: Sequence[int]) -> Figure:
+    """Horizontal bars of query accuracy with 95% intervals, one panel per number of shots.
+
+    ``rows`` are the rows of :func:`~mtl_tutorial.experiments.glyphs.compare_glyphs` (keys
+    ``method``, ``shots``, ``accuracy``, ``ci95``); ``methods`` sets the order of the bars.
+    """
+    if not methods or not shots:
+        raise ValueError(f"need at least one method and one number of shots, got {methods!r} and {shots!r}")
+    fig, axes = plt.subplots(1, len(shots), figsize=(5 * len(shots), 0.45 * len(methods) + 1.6),
+                             sharey=True, squeeze=False)  # fmt: skip
+    for ax, k in zip(axes[0], shots, strict=True):
+        mine = []
+        for m in methods:
+            row = next((r for r in rows if r["method"] == m and r["shots"] == k), None)
+            if row is None:
+                raise ValueError(f"no row for method {m!r} with {k} shots")
+            mine.append(row)
+        ax.barh(
+            range(len(mine)),
+            [r["accuracy"] for r in mine],
+            xerr=[r["ci95"] for r in mine],
+            color=[color_of(m, i) for i, m in enumerate(methods)],
+            capsize=3,
+        )
+        ax.set(title=f"{k}-shot", xlabel="query accuracy (95% CI)", xlim=(0, 1))
+        ax.set_yticks(range(len(mine)), [r["method"] for r in mine])
+        ax.invert_yaxis()  # first method on top, as in the table
+    fig.tight_layout()
     return fig

@@ -7,7 +7,12 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from mtl_tutorial import MLP, FineTuning, SinusoidTasks  # noqa: E402
-from mtl_tutorial.plotting import color_of, plot_sinusoid_fits, use_book_style  # noqa: E402
+from mtl_tutorial.plotting import (  # noqa: E402
+    color_of,
+    plot_accuracy_bars,
+    plot_sinusoid_fits,
+    use_book_style,
+)
 
 
 def test_one_panel_per_learner_with_the_true_curve_and_one_fit_per_step_count():
@@ -29,3 +34,18 @@ def test_no_learners_is_an_error():
     tasks = SinusoidTasks()
     with pytest.raises(ValueError, match="at least one learner"):
         plot_sinusoid_fits(tasks, tasks.sample(1, seed=0), {})
+
+
+def test_accuracy_bars_one_panel_per_shot_count_in_the_given_order():
+    rows = [
+        {"method": m, "shots": k, "accuracy": a, "ci95": 0.01}
+        for k in (1, 5)
+        for m, a in (("protonet", 0.8 + k / 100), ("maml", 0.3))
+    ]
+    fig = plot_accuracy_bars(rows, ["maml", "protonet"], shots=(1, 5))
+    assert len(fig.axes) == 2
+    widths = [patch.get_width() for patch in fig.axes[1].patches]
+    assert widths == pytest.approx([0.3, 0.85])
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["maml", "protonet"]
+    with pytest.raises(ValueError, match="no row for method 'anil' with 1 shots"):
+        plot_accuracy_bars(rows, ["anil"], shots=(1,))
