@@ -1,0 +1,269 @@
+"""Measurements for the book's chapter on trends (source §5): error against training time, and the
+cost of one meta-gradient as networks and inner loops grow.
+
+- :func:`train_with_checkpoints` trains a learner once, scoring it at chosen iterations on fixed
+  tasks, and records how many seconds of training each score cost (scoring excluded).
+- :func:`seconds_per_iteration` times single training iterations of several learners in turn,
+  keeping the fastest repeat of each: a cost per iteration that a shared, busy machine inflates
+  far less than the wall time of a whole run.
+- :func:`meta_gradient_cost` measures the wall time (fastest of repeats) and the peak tensor
+  memory of one MAML meta-gradient, second and first order.
+
+Why the fastest repeat: other processes can only ever slow a computation down, so the minimum
+over repeats is the estimate of its own cost that they disturb least (the advice of Python's
+``timeit`` documentation). On a quiet machine the minimum and the median nearly agree.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from .._checks import check_int
+from ..evaluation import peak_tensor_memory
+from ..learner import Learner
+from ..meta import MAML
+from ..models import MLP
+from ..tasks import Episode, SinusoidTasks, TaskSource
+
+
+@dataclass(frozen=True)
+class TrainingCurve:
+    """Scores of one learner at checkpoints of a single training run.
+
+    Attributes:
+        iterations: the training iterations completed at each checkpoint, increasing.
+        seconds: wall time of training (task sampling and updates, not scoring) up to each
+            checkpoint, in seconds.
+        scores: what ``evaluate`` returned at each checkpoint, stacked along a first dimension
+            of length ``len(iterations)``.
+        losses: the training loss of every iteration.
+    """
+
+    iterations: list[int]
+    seconds: list[float]
+    scores: Tensor
+    losses: list[float] = field(default_factory=list)
+
+    def first_reaching(self, threshold: float, summary: Callable[[Tensor], float]) -> int | None:
+        """Index of the first checkpoint whose ``summary(score)`` is at most ``threshold``, or
+        ``None`` if no checkpoint reaches it."""
+        for i, score in enumerate(self.scores):
+            if summary(score) <= threshold:
+                return i
+        return None
+
+
+class _ScoredStream:
+    """A task source that draws every batch from one generator, and scores the learner just
+    before the draws that start checkpointed iterations (timing the scoring separately)."""
+
+    def __init__(
+        self,
+        tasks: TaskSource,
+        seed: int,
+        checkpoints: set[int],
+        score: Callable[[int], None],
+    ) -> None:
+        self.tasks = tasks
+        self.generator = torch.Generator().manual_seed(seed)
+        self.checkpoints = checkpoints
+        self.score = score
+        self.draws = 0
+
+    def sample(self, num_tasks: int, *, seed: int | None = None, generator: torch.Generator | None = None):
+        if self.draws in self.checkpoints:
+            self.score(self.draws)
+        self.draws += 1
+        return self.tasks.sample(num_tasks, generator=self.generator)
+
+
+def train_with_checkpoints(
+    learner: Learner,
+    tasks: TaskSource,
+    *,
+    checkpoints: Sequence[int],
+    evaluate: Callable[[Learner], Tensor],
+    meta_batch_size: int | None = None,
+    seed: int = 0,
+) -> TrainingCurve:
+    """Train ``learner`` for ``max(checkpoints)`` iterations, scoring it at each checkpoint.
+
+    The run is one call of ``learner.fit``, so it is exactly the run an uninterrupted ``fit``
+    with the same ``seed`` would make: the same tasks in the same order, and learning-rate
+    schedules (Reptile's annealing) over the whole run. ``evaluate(learner)`` is called once the
+    learner has completed each checkpoint's number of iterations (``0`` scores the
+    initialisation); its time is excluded from the recorded training seconds. Scoring must not
+    change the learner (the book's scorers adapt copies of the parameters and leave them alone).
+
+    Args:
+        learner: the learner to train.
+        tasks: the task distribution to train on.
+        checkpoints: iteration counts at which to score, each ``>= 0``, increasing; the last is
+            the length of the run.
+        evaluate: returns a tensor of scores (for example :func:`~mtl_tutorial.query_mse` on fixed
+            test tasks); every call must return the same shape.
+        meta_batch_size: tasks per iteration; default: the learner's own default.
+        seed: seed of the training task stream (default 0).
+
+    Raises:
+        ValueError: if ``checkpoints`` is empty, not strictly increasing or negative.
+    """
+    checkpoints = list(checkpoints)
+    if not checkpoints:
+        raise ValueError("checkpoints must list at least one iteration count, got none")
+    for c in checkpoints:
+        check_int("checkpoints entry", c, minimum=0)
+    if any(b <= a for a, b in zip(checkpoints[:-1], checkpoints[1:], strict=True)):
+        raise ValueError(f"checkpoints must be strictly increasing, got {checkpoints}")
+    check_int("seed", seed, minimum=0)
+
+    scores: dict[int, Tensor] = {}
+    seconds: dict[int, float] = {}
+    clock = {"started": time.perf_counter(), "scoring": 0.0}
+
+    def score(done: int) -> None:
+        began = time.perf_counter()
+        seconds[done] = began - clock["started"] - clock["scoring"]
+        scores[done] = evaluate(learner)
+        clock["scoring"] += time.perf_counter() - began
+
+    total = checkpoints[-1]
+    losses: list[float] = []
+    if total > 0:
+        if checkpoints[0] == 0:  # the initialisation, scored before the clock starts
+            score(0)
+            seconds[0] = 0.0
+            clock.update(started=time.perf_counter(), scoring=0.0)
+        stream = _ScoredStream(tasks, seed, set(checkpoints[:-1]) - {0}, score)
+        kwargs = {} if meta_batch_size is None else {"meta_batch_size": meta_batch_size}
+        losses = learner.fit(stream, iterations=total, seed=seed, progress=False, **kwargs)
+    score(total)
+    return TrainingCurve(
+        iterations=checkpoints,
+        seconds=[seconds[c] for c in checkpoints],
+        scores=torch.stack([scores[c] for c in checkpoints]),
+        losses=losses,
+    )
+
+
+def seconds_per_iteration(
+    learners: Mapping[str, Learner],
+    tasks: TaskSource,
+    *,
+    iterations: int = 1,
+    repeats: int = 30,
+    meta_batch_sizes: Mapping[str, int] | None = None,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Seconds per training iteration of each learner: the fastest of ``repeats`` timings.
+
+    Each learner is copied first (the originals are not trained). Every repeat times
+    ``iterations`` iterations of each learner in turn (a call of ``fit``, so its small fixed
+    overhead is included), so a burst of load from other processes hits all learners alike, and
+    the minimum over repeats is the cost with the least interference. A first, warm-up round is
+    not timed.
+
+    Args:
+        learners: the learners to time, by name.
+        tasks: the task distribution to train on.
+        iterations: iterations per timing (default 1: the shorter the timing, the likelier one
+            repeat runs undisturbed).
+        repeats: timings per learner (default 30).
+        meta_batch_sizes: tasks per iteration, by name; a learner not named uses its default.
+        seed: seed of the training tasks (default 0).
+
+    Returns:
+        Seconds per iteration, by name.
+    """
+    check_int("iterations", iterations, minimum=1)
+    check_int("repeats", repeats, minimum=1)
+    if not learners:
+        raise ValueError("learners must hold at least one learner, got none")
+    sizes = dict(meta_batch_sizes or {})
+    copies = {name: copy.deepcopy(learner) for name, learner in learners.items()}
+    best = {name: float("inf") for name in copies}
+    for repeat in range(repeats + 1):
+        for name, learner in copies.items():
+            kwargs = {"meta_batch_size": sizes[name]} if name in sizes else {}
+            began = time.perf_counter()
+            learner.fit(tasks, iterations=iterations, seed=seed + repeat, progress=False, **kwargs)
+            elapsed = (time.perf_counter() - began) / iterations
+            if repeat > 0:  # the first round warms up caches and lazy initialisation
+                best[name] = min(best[name], elapsed)
+    return best
+
+
+@dataclass(frozen=True)
+class MetaGradientCost:
+    """Cost of one meta-gradient: wall time (fastest of the repeats) and peak tensor memory."""
+
+    seconds: float
+    peak_bytes: int
+
+
+def meta_gradient_cost(
+    hidden: Sequence[int] = (40, 40),
+    *,
+    inner_steps: int = 1,
+    meta_batch_size: int = 25,
+    shots: int = 10,
+    repeats: int = 7,
+    seed: int = 0,
+) -> dict[str, MetaGradientCost]:
+    """Time and peak tensor memory of one MAML meta-gradient, second order and first order.
+
+    The network is an :class:`~mtl_tutorial.MLP` with hidden widths ``hidden`` (default the MAML
+    paper's ``(40, 40)``), on the CPU; the meta-gradient is ``meta_loss(episode).backward()`` for
+    ``meta_batch_size`` sinusoid tasks (default 25) with ``shots`` support and query points each
+    (default 10), after ``inner_steps`` inner steps of size 0.01 (default 1). Both orders start
+    from the same weights and see the same tasks.
+
+    Time is the fastest of ``repeats`` timings (default 7), taken in turn for the two orders
+    (after one untimed warm-up each) so that load from other processes affects both alike.
+    Memory is :func:`~mtl_tutorial.evaluation.peak_tensor_memory` of one more meta-gradient:
+    tensor storage alive at its worst moment beyond what existed before, which does not depend
+    on the machine or on other processes. (``peak_tensor_memory`` reads CUDA's counters instead
+    once the process holds CUDA memory, whatever device the measured code runs on; so call this
+    function from a process that has not used the GPU, as the book's chapter does.)
+
+    Returns:
+        ``{"second-order": cost, "first-order": cost}``.
+
+    Raises:
+        ValueError: for a hidden width below 1, or a count below its minimum.
+    """
+    check_int("inner_steps", inner_steps, minimum=1)
+    check_int("repeats", repeats, minimum=1)
+    check_int("seed", seed, minimum=0)
+    episode: Episode = SinusoidTasks(
+        support_size=check_int("shots", shots, minimum=1), query_size=shots
+    ).sample(check_int("meta_batch_size", meta_batch_size, minimum=1), seed=seed)
+
+    def meta_gradient_of(first_order: bool) -> Callable[[], None]:
+        torch.manual_seed(seed)
+        maml = MAML(MLP(hidden=hidden), inner_steps=inner_steps, first_order=first_order, device="cpu")
+
+        def meta_gradient() -> None:
+            maml.model.zero_grad(set_to_none=True)
+            maml.meta_loss(episode).backward()
+
+        return meta_gradient
+
+    orders = {"second-order": meta_gradient_of(False), "first-order": meta_gradient_of(True)}
+    times: dict[str, list[float]] = {name: [] for name in orders}
+    for repeat in range(repeats + 1):
+        for name, meta_gradient in orders.items():
+            began = time.perf_counter()
+            meta_gradient()
+            if repeat > 0:  # the first round is a warm-up
+                times[name].append(time.perf_counter() - began)
+    return {
+        name: MetaGradientCost(min(times[name]), peak_tensor_memory(meta_gradient))
+        for name, meta_gradient in orders.items()
+    }
