@@ -4,7 +4,8 @@ Usage: python scripts/check_site.py [SITE_DIR]   (default: _build/html)
 
 A notebook whose figures silently fail to render (for example under a non-interactive matplotlib
 backend) still builds without a warning; this catches it. Each entry of EXPECTED names a page and
-the least number of images and tables it must contain.
+the least number of images, tables and display equations ("math": elements whose class names
+include "math", which is how Sphinx renders numbered and unnumbered display math) it must contain.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ class TagCounter(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         self.counts[tag] = self.counts.get(tag, 0) + 1
+        classes = (dict(attrs).get("class") or "").split()
+        if tag == "div" and "math" in classes:
+            self.counts["math"] = self.counts.get("math", 0) + 1
 
 
 def main(site: Path) -> int:
