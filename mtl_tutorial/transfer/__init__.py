@@ -9,6 +9,14 @@ from .baselines import (
     TransferBaseline,
 )
 from .finetune import FineTuning
+from .lora import LoRAFineTuning, LowRankUpdate, with_low_rank_updates
+from .partial import (
+    PartialFineTuning,
+    adapted_parameter_count,
+    count_blocks,
+    freeze_prefix,
+    split_backbone,
+)
 from .pretrained import SupervisedPretraining
 
 __all__ = [
@@ -17,7 +25,15 @@ __all__ = [
     "FullFineTuning",
     "L2SPFineTuning",
     "LinearProbe",
+    "LoRAFineTuning",
+    "LowRankUpdate",
     "NearestCentroid",
+    "PartialFineTuning",
     "SupervisedPretraining",
     "TransferBaseline",
+    "adapted_parameter_count",
+    "count_blocks",
+    "freeze_prefix",
+    "split_backbone",
+    "with_low_rank_updates",
 ]
