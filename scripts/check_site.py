@@ -16,6 +16,14 @@ from pathlib import Path
 
 EXPECTED = {
     "book/01_background.html": {"img": 3, "table": 1},
+    "book/02_concepts.html": {"img": 5, "table": 10, "math": 3},
+    "book/03_algorithms.html": {"img": 2, "table": 3, "math": 20},
+    "book/04_code.html": {"img": 1, "table": 3},
+    "book/04_images.html": {"img": 1, "table": 3},
+    "book/05_trends_meta.html": {"img": 3, "table": 5, "math": 3},
+    "book/05_trends_transfer.html": {"img": 1, "table": 3, "math": 1},
+    "book/glossary.html": {"dt": 25},
+    "book/bibliography.html": {},
 }
 
 
