@@ -1,5 +1,6 @@
 """Memory behaviour of the inner loop, measured on tensor storage (learn2learn-style checks)."""
 
+import pytest
 import torch
 
 from mtl_tutorial import MAML, MLP, SinusoidTasks
@@ -43,3 +44,16 @@ def test_second_order_memory_grows_with_inner_steps_and_first_order_stays_flat()
     assert second[2] > 3 * second[0]  # the graph of every inner step is kept for the Hessian terms
     assert first[2] <= 1.1 * first[1]  # nothing accumulates across inner steps
     assert first[2] < second[2] / 3
+
+
+def test_the_default_never_reads_cuda_counters(monkeypatch):
+    """A CPU computation is measured by the tracker even where CUDA reports memory in use."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda *a, **k: 1 << 30)
+    assert peak_tensor_memory(lambda: torch.zeros(250, dtype=torch.float32)) == 1000
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without CUDA")
+def test_the_allocator_counter_needs_cuda():
+    with pytest.raises(ValueError, match="needs a CUDA device"):
+        peak_tensor_memory(lambda: torch.zeros(1), cuda_allocator=True)

@@ -39,15 +39,22 @@ class _StorageTracker(TorchDispatchMode):
         self.live -= self._sizes.pop(key, 0)
 
 
-def peak_tensor_memory(fn: Callable[[], Any]) -> int:
+def peak_tensor_memory(fn: Callable[[], Any], *, cuda_allocator: bool = False) -> int:
     """Bytes of tensor storage alive at the worst moment of ``fn()``, beyond what existed before.
 
-    On a GPU this is ``torch.cuda.max_memory_allocated`` growth. On the CPU, where PyTorch keeps
-    no such counter, every storage created by an operation is tracked until it is freed (a
-    ``TorchDispatchMode``); this counts tensors only, not the allocator's slack, and works
-    through ``torch.func`` transforms. Deterministic, unlike the process's resident memory.
+    By default (``cuda_allocator=False``) every storage that an operation creates is tracked until
+    it is freed (a ``TorchDispatchMode``), on whatever device it lives: this counts tensors only,
+    not an allocator's slack, works through ``torch.func`` transforms, and gives the same number on
+    the CPU as on a GPU, run after run. With ``cuda_allocator=True`` it is instead the growth of
+    ``torch.cuda.max_memory_allocated`` during ``fn()`` — what a GPU really reserved, allocator
+    rounding included — and ``fn`` must compute on the GPU (a ``ValueError`` without CUDA).
+
+    The default never consults CUDA's counters: they would read about zero for a computation that
+    runs on the CPU in a process that happens to hold GPU memory.
     """
-    if torch.cuda.is_available() and torch.cuda.memory_allocated() > 0:
+    if cuda_allocator:
+        if not torch.cuda.is_available():
+            raise ValueError("cuda_allocator=True needs a CUDA device, and none is available")
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()

@@ -228,9 +228,7 @@ def meta_gradient_cost(
     (after one untimed warm-up each) so that load from other processes affects both alike.
     Memory is :func:`~mtl_tutorial.evaluation.peak_tensor_memory` of one more meta-gradient:
     tensor storage alive at its worst moment beyond what existed before, which does not depend
-    on the machine or on other processes. (``peak_tensor_memory`` reads CUDA's counters instead
-    once the process holds CUDA memory, whatever device the measured code runs on; so call this
-    function from a process that has not used the GPU, as the book's chapter does.)
+    on the machine, the device or other processes.
 
     Returns:
         ``{"second-order": cost, "first-order": cost}``.
