@@ -112,3 +112,25 @@ def test_a_cpu_budget_stops_training_early(pretrained):
     pre = SupervisedPretraining(Conv4(channels=8), batch_size=16)
     losses = pre.fit(FewShotTasks(blob_classes()), iterations=100_000, max_seconds=0.5, progress=False)
     assert 0 < len(losses) < 100_000
+
+
+def test_pretraining_leaves_no_gradients_behind(pretrained):
+    params = list(pretrained.backbone.parameters()) + list(pretrained.head.parameters())
+    assert all(p.grad is None for p in params)
+
+
+class _Float64Features(torch.nn.Module):
+    """Images (float32, as ImageClasses gives them) to float64 features."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(28 * 28, 8, dtype=torch.float64)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x.flatten(1).double())
+
+
+def test_the_head_computes_in_the_dtype_of_the_features():
+    pre = SupervisedPretraining(_Float64Features(), batch_size=8)
+    pre.fit(FewShotTasks(blob_classes(classes=6)), iterations=2, progress=False)
+    assert pre.head.weight.dtype == torch.float64

@@ -63,8 +63,9 @@ class SupervisedPretraining:
         """
         x, y = tasks.classes.flat()
         with torch.no_grad():
-            dim = self.backbone(x[:1].to(self.device)).shape[-1]
-        self.head = nn.Linear(dim, tasks.classes.num_classes).to(self.device)
+            probe = self.backbone(x[:1].to(self.device))
+        # the head computes in the features' dtype, whatever torch's default dtype is
+        self.head = nn.Linear(probe.shape[-1], tasks.classes.num_classes).to(self.device, probe.dtype)
         params = list(self.backbone.parameters()) + list(self.head.parameters())
         optimizer = torch.optim.Adam(params, lr=self.lr)
         generator = torch.Generator().manual_seed(seed)
@@ -101,6 +102,7 @@ class SupervisedPretraining:
             max_seconds=max_seconds,
         )
         self.train_seconds = time.process_time() - started
+        optimizer.zero_grad(set_to_none=True)  # leave no gradients behind on the shared backbone
         return self.losses
 
     def features(self, x: Tensor) -> Tensor:
