@@ -23,7 +23,13 @@ EXPECTED = {
     "book/05_trends_meta.html": {"img": 3, "table": 5, "math": 3},
     "book/05_trends_transfer.html": {"img": 1, "table": 3, "math": 1},
     "book/glossary.html": {"dt": 25},
-    "book/bibliography.html": {},
+    "book/bibliography.html": {"table": 1},
+    "book/faq.html": {"table": 1},
+    "book/errata.html": {"table": 5},
+    "book/notation.html": {"table": 3},
+    "book/api.html": {"dl": 100},
+    "book/full_scale.html": {},
+    "book/status.html": {"table": 2},
 }
 
 
