@@ -146,6 +146,24 @@ def _save_glyph_figure(path: str, rows: list[dict], methods: Sequence[str], shot
     plot_accuracy_bars(rows, methods, shots).savefig(path)
 
 
+def _claims(args: argparse.Namespace) -> int:
+    from .experiments.claims import data_scarcity_sinusoid
+
+    rows = data_scarcity_sinusoid(
+        tuple(args.shots), iterations=args.iterations, test_tasks=args.test_tasks, seed=args.seed,
+        device=args.device,
+    )  # fmt: skip
+    print("data scarcity, sinusoid: query MSE after 10 fine-tuning steps, mean ± 95% CI")
+    for r in rows:
+        diverged = f"{r['diverged']} of {args.test_tasks} diverged"
+        value = f"{r['value']:.3f} ± {r['ci95']:.3f}" if r["value"] is not None else diverged
+        print(f"  K = {r['x']:>3}  {r['method']:>10}: {value}  (median {r['median']:.3f})")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mtl-tutorial", description="Run the book's experiments at full scale."
@@ -190,6 +208,19 @@ def build_parser() -> argparse.ArgumentParser:
     glyphs.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     glyphs.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     glyphs.set_defaults(run=_glyphs)
+
+    claims = commands.add_parser(
+        "claims",
+        help="the source's claims as experiments (so far: data scarcity on sinusoids)",
+    )
+    claims.add_argument("--json", help="write the rows (claim, benchmark, method, x, metric, value, ci95)")
+    claims.add_argument("--shots", type=int, nargs="+", default=[1, 2, 5, 10, 20, 50],
+                        help="support-set sizes K (default: 1 2 5 10 20 50)")  # fmt: skip
+    claims.add_argument("--iterations", type=int, default=12_000, help="training iterations (default 12000)")
+    claims.add_argument("--test-tasks", type=int, default=600, help="fixed test tasks (default 600)")
+    claims.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    claims.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    claims.set_defaults(run=_claims)
     return parser
 
 
