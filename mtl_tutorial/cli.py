@@ -147,20 +147,23 @@ def _save_glyph_figure(path: str, rows: list[dict], methods: Sequence[str], shot
 
 
 def _claims(args: argparse.Namespace) -> int:
-    from .experiments.claims import data_scarcity_sinusoid
+    from .experiments.claims import SIZES, glyph_claims, judge_all, sinusoid_claims
 
-    rows = data_scarcity_sinusoid(
-        tuple(args.shots), iterations=args.iterations, test_tasks=args.test_tasks, seed=args.seed,
-        device=args.device,
-    )  # fmt: skip
-    print("data scarcity, sinusoid: query MSE after 10 fine-tuning steps, mean ± 95% CI")
-    for r in rows:
-        diverged = f"{r['diverged']} of {args.test_tasks} diverged"
-        value = f"{r['value']:.3f} ± {r['ci95']:.3f}" if r["value"] is not None else diverged
-        print(f"  K = {r['x']:>3}  {r['method']:>10}: {value}  (median {r['median']:.3f})")
+    size = SIZES[args.size]
+    runners = {"sinusoid": (sinusoid_claims, size.sinusoid), "glyphs": (glyph_claims, size.glyphs)}
+    rows = []
+    for benchmark in args.benchmarks:
+        run, kwargs = runners[benchmark]
+        started = time.perf_counter()
+        results = run(**kwargs, seed=args.seed, device=args.device)
+        print(f"{benchmark}: {time.perf_counter() - started:.0f} s ({args.size} size)")
+        for verdict in judge_all(results):
+            holds = {True: "holds", False: "fails", None: "undecided"}[verdict.holds]
+            print(f"  {verdict.claim:>18}, {verdict.meta} vs {verdict.transfer}: {holds}. {verdict.text}")
+        rows += results.rows
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
-        print(f"wrote {args.json}")
+        print(f"wrote {len(rows)} rows to {args.json}")
     return 0
 
 
@@ -211,13 +214,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     claims = commands.add_parser(
         "claims",
-        help="the source's claims as experiments (so far: data scarcity on sinusoids)",
+        help="the source's claims as experiments: data scarcity, task dissimilarity and cost, "
+        "on sinusoids and glyphs, with a verdict on each",
     )
     claims.add_argument("--json", help="write the rows (claim, benchmark, method, x, metric, value, ci95)")
-    claims.add_argument("--shots", type=int, nargs="+", default=[1, 2, 5, 10, 20, 50],
-                        help="support-set sizes K (default: 1 2 5 10 20 50)")  # fmt: skip
-    claims.add_argument("--iterations", type=int, default=12_000, help="training iterations (default 12000)")
-    claims.add_argument("--test-tasks", type=int, default=600, help="fixed test tasks (default 600)")
+    claims.add_argument("--size", choices=["full", "book", "tiny"], default="full",
+                        help="full: the sweep the book reports (default); book: the chapter's smaller "
+                        "version; tiny: a smoke test")  # fmt: skip
+    claims.add_argument("--benchmarks", nargs="+", choices=["sinusoid", "glyphs"],
+                        default=["sinusoid", "glyphs"], help="which benchmarks (default: both)")  # fmt: skip
     claims.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     claims.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     claims.set_defaults(run=_claims)

@@ -19,7 +19,7 @@ the transductive leak that BatchNorm in training mode causes in two peer librari
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import torch
@@ -118,12 +118,14 @@ class Learner(ABC):
         progress: bool | None = None,
         checkpointing: Checkpointing | None = None,
         max_seconds: float | None = None,
+        callback: Callable[[int], None] | None = None,
     ) -> list[float]:
         """Train for ``iterations`` Adam steps, each on ``meta_batch_size`` fresh tasks.
 
         Task sampling is seeded by ``seed``. With ``checkpointing``, the run saves its state at
         intervals and resumes from it, ending exactly where an uninterrupted run would. With
         ``max_seconds``, training stops early once it has used that much CPU time.
+        ``callback(done)``, if given, runs after every step (see :func:`~mtl_tutorial.training.run_training`).
         Returns the training loss of every iteration.
         """
         check_int("meta_batch_size", meta_batch_size, minimum=1)
@@ -138,7 +140,7 @@ class Learner(ABC):
             return loss.item()
 
         return self._run(
-            step, iterations, generator, progress, checkpointing, meta_batch_size, seed, max_seconds
+            step, iterations, generator, progress, checkpointing, meta_batch_size, seed, max_seconds, callback
         )
 
     # -- shared machinery ---------------------------------------------------------------------
@@ -172,6 +174,7 @@ class Learner(ABC):
         meta_batch_size: int,
         seed: int,
         max_seconds: float | None = None,
+        callback: Callable[[int], None] | None = None,
     ) -> list[float]:
         state: dict[str, Any] = dict(self.trainable_modules())
         if self.uses_optimizer:
@@ -187,6 +190,7 @@ class Learner(ABC):
             checkpointing=checkpointing,
             config=config,
             max_seconds=max_seconds,
+            callback=callback,
         )
 
 

@@ -1,41 +1,177 @@
-"""The claims experiments: the rows they write, their determinism and their input checks."""
+"""The claims experiments: distances, verdict rules, the rows they write, and their input checks."""
+
+import json
+import math
 
 import pytest
+import torch
 
 from mtl_tutorial.cli import main
-from mtl_tutorial.experiments.claims import data_scarcity_sinusoid
+from mtl_tutorial.evaluation import MeanCI
+from mtl_tutorial.experiments.claims import (
+    SIZES,
+    ClaimResults,
+    advantage,
+    change_in_advantage,
+    class_distance,
+    crossings,
+    geometric_checkpoints,
+    glyph_claims,
+    judge,
+    side,
+    sinusoid_claims,
+    sinusoid_distance,
+)
+from mtl_tutorial.experiments.trends import TrainingCurve
+from mtl_tutorial.tasks import GlyphConfig, ImageClasses
+
+TINY = SIZES["tiny"]
 
 
-def test_data_scarcity_rows_cover_every_method_and_support_size_and_repeat_exactly():
-    rows = data_scarcity_sinusoid((1, 10), iterations=30, steps=1, test_tasks=20)
-    assert [(r["method"], r["x"]) for r in rows] == [
-        ("maml", 1), ("pretrained", 1), ("maml", 10), ("pretrained", 10)
-    ]  # fmt: skip
-    for row in rows:
-        assert row["claim"] == "data_scarcity" and row["benchmark"] == "sinusoid"
-        assert row["value"] > 0 and row["ci95"] > 0 and row["diverged"] == 0 and row["median"] > 0
-    assert rows == data_scarcity_sinusoid((1, 10), iterations=30, steps=1, test_tasks=20)
+# -- distances ------------------------------------------------------------------------------------
 
 
-def test_more_support_points_lower_the_error_after_fine_tuning():
-    rows = data_scarcity_sinusoid((1, 50), iterations=200, steps=10, test_tasks=50)
-    value = {(r["method"], r["x"]): r["value"] for r in rows}
-    assert value[("maml", 50)] < value[("maml", 1)]
+def test_a_training_sinusoid_is_at_distance_zero_and_a_larger_amplitude_is_not():
+    d = sinusoid_distance(torch.tensor([2.0, 6.0, 5.0]), torch.tensor([1.0, 1.0, 1.0 + math.pi]))
+    assert d[0] < 0.05  # inside the training ranges: zero up to the grid's spacing
+    # amplitude 6, phase inside: the nearest training function has amplitude 5, so the
+    # distance is the RMS of 1·sin on [-5, 5], about 1/√2
+    assert d[1] == pytest.approx(0.70, abs=0.05)
+    assert d[2] > d[1]  # a phase outside [0, π] with the largest amplitude is farther still
+
+
+def test_sinusoid_distance_refuses_mismatched_inputs():
+    with pytest.raises(ValueError, match="one entry per task"):
+        sinusoid_distance(torch.ones(3), torch.ones(2))
+
+
+def test_a_class_seen_in_training_is_at_distance_zero():
+    images = torch.rand(4, 3, 1, 8, 8)
+    train = ImageClasses(images, list("abcd"))
+    test = ImageClasses(torch.cat([images[:1], 1 - images[1:2]]), ["a", "new"])
+    d = class_distance(test, train)
+    assert d[0] == pytest.approx(0.0, abs=1e-6) and d[1] > 0.01
+
+
+# -- verdict rules ----------------------------------------------------------------------------------
+
+
+def test_advantage_is_a_paired_accuracy_difference_or_a_win_rate():
+    meta, transfer = torch.tensor([1.0, 0.8, 0.6, 0.9]), torch.tensor([0.5, 0.8, 0.7, 0.4])
+    assert advantage(meta, transfer, "accuracy").mean == pytest.approx(0.225)
+    # MSE: lower wins; a diverged (infinite) error never wins
+    assert (
+        advantage(torch.tensor([1.0, math.inf, 0.1, 3.0]), torch.tensor([2.0, 1.0, 0.2, 1.0]), "mse").mean
+        == 0.5
+    )
+    with pytest.raises(ValueError, match="metric"):
+        advantage(meta, transfer, "loss")
+
+
+def test_side_change_and_crossings_follow_the_intervals():
+    ahead, behind, unsure = MeanCI(0.9, 0.05, 100), MeanCI(0.2, 0.05, 100), MeanCI(0.5, 0.2, 100)
+    assert [side(v, "mse") for v in (ahead, behind, unsure)] == ["meta", "transfer", "tie"]
+    assert change_in_advantage(ahead, behind).verdict == "larger"
+    assert change_in_advantage(behind, ahead).verdict == "smaller"
+    assert change_in_advantage(ahead, MeanCI(0.88, 0.05, 100)).verdict == "no detectable change"
+    assert crossings({1: ahead, 2: unsure, 5: behind, 10: behind}, "mse") == [(1, 5)]
+    assert crossings({1: ahead, 2: ahead}, "mse") == []
+
+
+def synthetic_results(gap_at_small: float, gap_at_large: float) -> ClaimResults:
+    """Accuracy results where meta beats transfer by the given gaps at x = 1 and x = 50."""
+    results = ClaimResults("test", "accuracy", ("meta",), ("transfer",))
+    generator = torch.Generator().manual_seed(0)
+    base = torch.rand(200, generator=generator) * 0.5 + 0.25
+    noise = torch.randn(200, generator=generator) * 0.2  # the same at every x: only the gap changes
+    for x, gap in [(1, gap_at_small), (5, (gap_at_small + gap_at_large) / 2), (50, gap_at_large)]:
+        results.add_scores("data_scarcity", x, {"meta": base + gap + noise, "transfer": base})
+    return results
+
+
+def test_the_scarcity_claim_holds_only_when_the_advantage_shrinks_with_more_data():
+    assert judge(synthetic_results(0.2, 0.0), "data_scarcity", "meta", "transfer").holds is True
+    assert judge(synthetic_results(0.0, 0.2), "data_scarcity", "meta", "transfer").holds is False
+    assert judge(synthetic_results(0.1, 0.1), "data_scarcity", "meta", "transfer").holds is None
+
+
+def test_rows_carry_each_method_and_the_advantage_of_each_pair():
+    results = synthetic_results(0.2, 0.0)
+    rows = [r for r in results.rows if r["x"] == 1]
+    assert [r["method"] for r in rows] == ["meta", "transfer", "meta vs transfer"]
+    paired = results.advantages("data_scarcity", "meta", "transfer")[1]
+    assert rows[2]["metric"] == "accuracy_difference" and rows[2]["value"] == round(paired.mean, 4)
+    assert rows[2]["value"] == pytest.approx(0.2, abs=3 * paired.ci95 / 1.96)
+    assert all(r["ci95"] > 0 for r in rows)
+
+
+def test_cost_is_read_at_the_level_both_learners_reach():
+    results = ClaimResults("test", "accuracy", ("meta",), ("transfer",))
+
+    def curve(cpu, accuracy):
+        return TrainingCurve([1, 2, 3], cpu, torch.tensor(accuracy).unsqueeze(1).repeat(1, 4), [], cpu)
+
+    results.curves["meta"] = curve([1.0, 2.0, 3.0], [0.5, 0.7, 0.9])
+    results.curves["transfer"] = curve([0.5, 1.0, 8.0], [0.6, 0.8, 0.8])
+    assert results.matched_target() == pytest.approx(0.8)
+    assert results.seconds_to_reach("meta", 0.8) == 3.0 and results.seconds_to_reach("transfer", 0.8) == 1.0
+    assert results.seconds_to_reach("transfer", 0.85) is None
+    verdict = judge(results, "cost", "meta", "transfer")
+    assert verdict.holds is False and "meta 3.00 CPU-s" in verdict.text
+
+
+def test_geometric_checkpoints_start_at_zero_and_end_at_the_total():
+    assert geometric_checkpoints(1000, 3) == [0, 10, 100, 1000]
+    assert geometric_checkpoints(5, 8)[-1] == 5
+
+
+# -- the experiments ---------------------------------------------------------------------------------
+
+
+def test_sinusoid_claims_cover_every_claim_and_method_and_repeat_exactly():
+    first = sinusoid_claims(**TINY.sinusoid, log=lambda _: None)
+    claims = {r["claim"] for r in first.rows}
+    assert claims == {"data_scarcity", "task_dissimilarity", "cost"}
+    assert {r["method"] for r in first.rows if r["claim"] == "data_scarcity"} == {
+        "maml", "finetune", "linear_probe", "maml vs finetune", "maml vs linear_probe"
+    }  # fmt: skip
+    cost = first.cost("linear_probe")
+    assert cost["adapted_parameters_per_task"] == 41 < first.cost("maml")["adapted_parameters_per_task"]
+    second = sinusoid_claims(**TINY.sinusoid, log=lambda _: None)
+    assert first.scores.keys() == second.scores.keys()
+    assert all(torch.equal(first.scores[k], second.scores[k]) for k in first.scores)
+
+
+def test_more_support_points_lower_the_error():
+    results = sinusoid_claims(**{**TINY.sinusoid, "iterations": 200}, log=lambda _: None)
+    mse = results.summary("data_scarcity", "linear_probe")
+    assert mse[10].mean < mse[1].mean
+
+
+def test_glyph_claims_cover_every_script_and_method():
+    results = glyph_claims(**TINY.glyphs, log=lambda _: None)
+    scripts = {r["script"] for r in results.rows if r["claim"] == "task_dissimilarity"}
+    assert len(scripts) == 9  # the validation and test scripts
+    assert {m for _, m, _ in results.scores} == {"protonet", "maml", "linear_probe", "finetune"}
+    assert results.cost("protonet")["adapted_parameters_per_task"] == 0
+    assert results.cost("linear_probe")["adapted_parameters_per_task"] == 5 * (4 * 1 + 1)  # 4-channel Conv4
 
 
 def test_bad_requests_are_refused_with_the_value():
     with pytest.raises(ValueError, match="shots entry"):
-        data_scarcity_sinusoid((0, 5), iterations=1)
+        sinusoid_claims(**{**TINY.sinusoid, "shots": (0, 5)})
     with pytest.raises(ValueError, match="at least one"):
-        data_scarcity_sinusoid((), iterations=1)
+        sinusoid_claims(**{**TINY.sinusoid, "shots": ()})
+    with pytest.raises(ValueError, match="images per class"):
+        glyph_claims(**{**TINY.glyphs, "shots": (50,)}, glyphs=GlyphConfig())
+    with pytest.raises(ValueError, match="pretraining"):
+        glyph_claims(**{**TINY.glyphs, "iterations": {"protonet": 1, "maml": 1}})
 
 
-def test_the_claims_command_writes_json(tmp_path):
-    import json
-
+def test_the_claims_command_writes_rows_of_both_benchmarks(tmp_path, capsys):
     path = tmp_path / "claims.json"
-    code = main(["claims", "--json", str(path), "--shots", "2", "5", "--iterations", "20",
-                 "--test-tasks", "10"])  # fmt: skip
-    assert code == 0
+    assert main(["claims", "--size", "tiny", "--json", str(path)]) == 0
     rows = json.loads(path.read_text())
-    assert {r["x"] for r in rows} == {2, 5} and {r["method"] for r in rows} == {"maml", "pretrained"}
+    assert {r["benchmark"] for r in rows} == {"sinusoid", "glyphs"}
+    assert all({"claim", "benchmark", "method", "x", "metric", "value", "ci95"} <= r.keys() for r in rows)
+    assert "data_scarcity, maml vs finetune" in capsys.readouterr().out

@@ -36,3 +36,9 @@ def test_progress_bar_can_be_forced_on(capsys):
 def test_progress_bar_is_quiet_when_asked(capsys):
     run_training(lambda i: 1.0, 3, description="demo", progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_the_callback_sees_every_step_of_one_run():
+    seen = []
+    run_training(lambda i: float(i), 5, callback=seen.append)
+    assert seen == [1, 2, 3, 4, 5]

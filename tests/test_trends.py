@@ -128,3 +128,19 @@ def test_meta_gradient_memory_grows_with_inner_steps_only_at_second_order():
         meta_gradient_cost(inner_steps=0)
     with pytest.raises(ValueError, match="repeats"):
         meta_gradient_cost(repeats=0)
+
+
+def test_pretraining_can_be_scored_during_its_run():
+    from mtl_tutorial.models import Conv4
+    from mtl_tutorial.tasks import FewShotTasks, ImageClasses
+    from mtl_tutorial.transfer import SupervisedPretraining
+
+    classes = ImageClasses(torch.rand(6, 4, 1, 16, 16), list("abcdef"))
+    pretrained = SupervisedPretraining(Conv4(channels=4))
+    curve = train_with_checkpoints(
+        pretrained, FewShotTasks(classes, ways=2, queries=1), checkpoints=[1, 3],
+        evaluate=lambda p: torch.tensor([float(p.fitted)]),
+    )  # fmt: skip
+    assert curve.iterations == [1, 3] and len(curve.losses) == 3
+    assert curve.scores.tolist() == [[1.0], [1.0]]  # scored during the run, with its head in place
+    assert 0 < curve.cpu_seconds[0] <= curve.cpu_seconds[1]

@@ -2,7 +2,8 @@
 cost of one meta-gradient as networks and inner loops grow.
 
 - :func:`train_with_checkpoints` trains a learner once, scoring it at chosen iterations on fixed
-  tasks, and records how many seconds of training each score cost (scoring excluded).
+  tasks (through ``fit``'s ``callback``), and records how many seconds of training each score
+  cost (scoring excluded).
 - :func:`seconds_per_iteration` times single training iterations of several learners in turn,
   keeping the fastest repeat of each: a cost per iteration that a shared, busy machine inflates
   far less than the wall time of a whole run.
@@ -43,12 +44,15 @@ class TrainingCurve:
         scores: what ``evaluate`` returned at each checkpoint, stacked along a first dimension
             of length ``len(iterations)``.
         losses: the training loss of every iteration.
+        cpu_seconds: like ``seconds``, in CPU time of this process (all threads), the measure of
+            compute that a busy machine disturbs least.
     """
 
     iterations: list[int]
     seconds: list[float]
     scores: Tensor
     losses: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
 
     def first_reaching(self, threshold: float, summary: Callable[[Tensor], float]) -> int | None:
         """Index of the first checkpoint whose ``summary(score)`` is at most ``threshold``, or
@@ -57,30 +61,6 @@ class TrainingCurve:
             if summary(score) <= threshold:
                 return i
         return None
-
-
-class _ScoredStream:
-    """A task source that draws every batch from one generator, and scores the learner just
-    before the draws that start checkpointed iterations (timing the scoring separately)."""
-
-    def __init__(
-        self,
-        tasks: TaskSource,
-        seed: int,
-        checkpoints: set[int],
-        score: Callable[[int], None],
-    ) -> None:
-        self.tasks = tasks
-        self.generator = torch.Generator().manual_seed(seed)
-        self.checkpoints = checkpoints
-        self.score = score
-        self.draws = 0
-
-    def sample(self, num_tasks: int, *, seed: int | None = None, generator: torch.Generator | None = None):
-        if self.draws in self.checkpoints:
-            self.score(self.draws)
-        self.draws += 1
-        return self.tasks.sample(num_tasks, generator=self.generator)
 
 
 def train_with_checkpoints(
@@ -102,7 +82,9 @@ def train_with_checkpoints(
     change the learner (the book's scorers adapt copies of the parameters and leave them alone).
 
     Args:
-        learner: the learner to train.
+        learner: the learner to train: a :class:`~mtl_tutorial.Learner`, or anything whose
+            ``fit`` takes the same arguments and a ``callback`` (like
+            :class:`~mtl_tutorial.transfer.SupervisedPretraining`).
         tasks: the task distribution to train on.
         checkpoints: iteration counts at which to score, each ``>= 0``, increasing; the last is
             the length of the run.
@@ -125,30 +107,37 @@ def train_with_checkpoints(
 
     scores: dict[int, Tensor] = {}
     seconds: dict[int, float] = {}
-    clock = {"started": time.perf_counter(), "scoring": 0.0}
+    cpu_seconds: dict[int, float] = {}
+    wanted = set(checkpoints)
+    clock = {"started": time.perf_counter(), "cpu_started": time.process_time(), "scoring": 0.0,
+             "cpu_scoring": 0.0}  # fmt: skip
 
     def score(done: int) -> None:
-        began = time.perf_counter()
+        if done not in wanted:
+            return
+        began, cpu_began = time.perf_counter(), time.process_time()
         seconds[done] = began - clock["started"] - clock["scoring"]
+        cpu_seconds[done] = cpu_began - clock["cpu_started"] - clock["cpu_scoring"]
         scores[done] = evaluate(learner)
         clock["scoring"] += time.perf_counter() - began
+        clock["cpu_scoring"] += time.process_time() - cpu_began
 
     total = checkpoints[-1]
     losses: list[float] = []
+    if 0 in wanted:  # the initialisation: no training yet, and its scoring time is not counted
+        score(0)
+        seconds[0] = cpu_seconds[0] = 0.0
+        clock.update(started=time.perf_counter(), cpu_started=time.process_time())
+        clock.update(scoring=0.0, cpu_scoring=0.0)
     if total > 0:
-        if checkpoints[0] == 0:  # the initialisation, scored before the clock starts
-            score(0)
-            seconds[0] = 0.0
-            clock.update(started=time.perf_counter(), scoring=0.0)
-        stream = _ScoredStream(tasks, seed, set(checkpoints[:-1]) - {0}, score)
         kwargs = {} if meta_batch_size is None else {"meta_batch_size": meta_batch_size}
-        losses = learner.fit(stream, iterations=total, seed=seed, progress=False, **kwargs)
-    score(total)
+        losses = learner.fit(tasks, iterations=total, seed=seed, progress=False, callback=score, **kwargs)
     return TrainingCurve(
         iterations=checkpoints,
         seconds=[seconds[c] for c in checkpoints],
         scores=torch.stack([scores[c] for c in checkpoints]),
         losses=losses,
+        cpu_seconds=[cpu_seconds[c] for c in checkpoints],
     )
 
 

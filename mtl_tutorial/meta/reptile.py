@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -88,6 +89,7 @@ class Reptile(GradientLearner):
         progress: bool | None = None,
         checkpointing: Checkpointing | None = None,
         max_seconds: float | None = None,
+        callback: Callable[[int], None] | None = None,
     ) -> list[float]:
         """Meta-train for ``iterations`` Reptile updates on ``meta_batch_size`` tasks each (default 5).
 
@@ -102,7 +104,7 @@ class Reptile(GradientLearner):
             return self.reptile_step(episode, self.outer_step_size(i, iterations))
 
         return self._run(
-            step, iterations, generator, progress, checkpointing, meta_batch_size, seed, max_seconds
+            step, iterations, generator, progress, checkpointing, meta_batch_size, seed, max_seconds, callback
         )
 
     def config(self) -> dict[str, Any]:

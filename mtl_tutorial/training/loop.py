@@ -45,6 +45,7 @@ def run_training(
     checkpointing: Checkpointing | None = None,
     config: Mapping[str, Any] | None = None,
     max_seconds: float | None = None,
+    callback: Callable[[int], None] | None = None,
 ) -> list[float]:
     """Call ``step(i)`` for ``i = 0 … iterations - 1`` and return the losses it reports.
 
@@ -63,6 +64,8 @@ def run_training(
         max_seconds: stop early once the process has used this much CPU time
             (``time.process_time``, all threads) in this call; for comparing methods at equal
             compute. ``None`` (default): run all ``iterations``.
+        callback: called as ``callback(done)`` after each step, with the number of steps done
+            so far; for scoring a learner during one uninterrupted run. ``None`` by default.
 
     Raises:
         TrainingDiverged: when a loss is NaN or infinite, naming the step and the last finite
@@ -107,6 +110,8 @@ def run_training(
                 "Try a smaller learning rate."
             )
         losses.append(loss)
+        if callback is not None:
+            callback(i + 1)
         if i % 100 == 0:
             bar.set_postfix(loss=f"{loss:.4f}")
         out_of_time = max_seconds is not None and time.process_time() - cpu_started >= max_seconds

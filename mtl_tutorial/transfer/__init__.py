@@ -18,6 +18,7 @@ from .partial import (
     split_backbone,
 )
 from .pretrained import SupervisedPretraining
+from .ridge_probe import RidgeProbe
 
 __all__ = [
     "CosineClassifier",
@@ -29,6 +30,7 @@ __all__ = [
     "LowRankUpdate",
     "NearestCentroid",
     "PartialFineTuning",
+    "RidgeProbe",
     "SupervisedPretraining",
     "TransferBaseline",
     "adapted_parameter_count",

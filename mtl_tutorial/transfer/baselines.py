@@ -14,6 +14,7 @@ All adapt the tasks of an episode in parallel (batched weights, or ``vmap``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -41,11 +42,17 @@ class TransferBaseline(Learner):
         self.steps = check_int("steps", steps, minimum=0)
 
     def fit(self, tasks: FewShotTasks, *, iterations: int, seed: int = 0, progress: bool | None = None,
-            max_seconds: float | None = None, **_: Any) -> list[float]:  # fmt: skip
+            max_seconds: float | None = None, callback: Callable[[int], None] | None = None,
+            **_: Any) -> list[float]:  # fmt: skip
         """Pretrain the shared backbone, unless that was done already (then a no-op)."""
         if not self.pretrained.fitted:
             self.pretrained.fit(
-                tasks, iterations=iterations, seed=seed, progress=progress, max_seconds=max_seconds
+                tasks,
+                iterations=iterations,
+                seed=seed,
+                progress=progress,
+                max_seconds=max_seconds,
+                callback=callback,
             )
         return self.pretrained.losses
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -55,11 +56,12 @@ class SupervisedPretraining:
         progress: bool | None = None,
         max_seconds: float | None = None,
         checkpointing: Checkpointing | None = None,
+        callback: Callable[[int], None] | None = None,
     ) -> list[float]:
         """Train on mini-batches of all images of ``tasks.classes`` with their global labels.
 
         Stops after ``iterations`` steps or ``max_seconds`` of process CPU time, whichever comes
-        first. Returns the loss of every step.
+        first. ``callback(done)``, if given, runs after every step. Returns the loss of every step.
         """
         x, y = tasks.classes.flat()
         with torch.no_grad():
@@ -100,6 +102,7 @@ class SupervisedPretraining:
                 "seed": seed,
             },
             max_seconds=max_seconds,
+            callback=callback,
         )
         self.train_seconds = time.process_time() - started
         optimizer.zero_grad(set_to_none=True)  # leave no gradients behind on the shared backbone

@@ -1,0 +1,43 @@
+"""The source's claims as experiments: when does meta-learning beat transfer learning?
+
+The source asserts that meta-learning helps "especially when data is scarce or tasks are
+dissimilar" and that transfer learning "may need more data and compute". Each benchmark module
+trains its learners once and measures all three claims on fixed, seeded tasks:
+
+- :mod:`.sinusoid`: MAML against fine-tuning and a linear probe of one pretrained network;
+- :mod:`.glyphs`: Prototypical Networks and MAML against fine-tuning and a linear probe.
+
+:mod:`.verdicts` turns per-task scores into the verdicts the book asserts; :mod:`.distance`
+measures how far test tasks lie from the training tasks.
+"""
+
+from .distance import class_distance, script_distance, sinusoid_distance
+from .glyphs import glyph_claims, merge_classes, script_classes
+from .report import CLAIMS, Verdict, judge, judge_all
+from .results import ClaimResults, geometric_checkpoints
+from .sinusoid import sinusoid_claims
+from .sizes import SIZES, ClaimsSize
+from .verdicts import Change, advantage, change_in_advantage, crossings, side
+
+__all__ = [
+    "CLAIMS",
+    "SIZES",
+    "ClaimsSize",
+    "Verdict",
+    "judge",
+    "judge_all",
+    "Change",
+    "ClaimResults",
+    "advantage",
+    "change_in_advantage",
+    "class_distance",
+    "crossings",
+    "geometric_checkpoints",
+    "glyph_claims",
+    "merge_classes",
+    "script_classes",
+    "script_distance",
+    "side",
+    "sinusoid_distance",
+    "sinusoid_claims",
+]

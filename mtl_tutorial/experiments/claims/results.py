@@ -1,0 +1,117 @@
+"""What a claims experiment returns: per-task scores, the rows behind each plot, training curves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from ...evaluation import MeanCI, count_diverged, mean_ci
+from ..trends import TrainingCurve
+from .verdicts import advantage
+
+
+def geometric_checkpoints(total: int, count: int) -> list[int]:
+    """``0`` and about ``count`` iteration counts spaced evenly on a log scale, ending at ``total``."""
+    return [0, *sorted({max(1, round(total ** (i / count))) for i in range(1, count + 1)})]
+
+
+@dataclass
+class ClaimResults:
+    """Everything one benchmark's claims experiments measured.
+
+    Attributes:
+        benchmark: ``"sinusoid"`` or ``"glyphs"``.
+        metric: ``"mse"`` (lower is better) or ``"accuracy"``.
+        meta, transfer: the method names on each side, in the order they were run.
+        scores: per-task scores by ``(claim, method, x)``, every method on the same tasks.
+        curves: each method's validation score during training (for the cost claim).
+        rows: the rows behind each plot, as written by ``mtl-tutorial claims --json``.
+        labels: optional names of the x values (glyphs: the script at each distance).
+    """
+
+    benchmark: str
+    metric: str
+    meta: tuple[str, ...]
+    transfer: tuple[str, ...]
+    scores: dict[tuple[str, str, float], Tensor] = field(default_factory=dict)
+    curves: dict[str, TrainingCurve] = field(default_factory=dict)
+    rows: list[dict] = field(default_factory=list)
+    labels: dict[tuple[str, float], str] = field(default_factory=dict)
+
+    def xs(self, claim: str) -> list[float]:
+        """The x values of ``claim``, increasing."""
+        return sorted({x for c, _, x in self.scores if c == claim})
+
+    def summary(self, claim: str, method: str) -> dict[float, MeanCI | None]:
+        """Mean score with 95% interval at each x (``None`` where some task diverged)."""
+        out = {}
+        for x in self.xs(claim):
+            values = self.scores[(claim, method, x)]
+            out[x] = mean_ci(values) if count_diverged(values) == 0 else None
+        return out
+
+    def advantages(self, claim: str, meta: str, transfer: str) -> dict[float, MeanCI]:
+        """Advantage of ``meta`` over ``transfer`` at each x (see :func:`.verdicts.advantage`)."""
+        return {
+            x: advantage(self.scores[(claim, meta, x)], self.scores[(claim, transfer, x)], self.metric)
+            for x in self.xs(claim)
+        }
+
+    def add_scores(self, claim: str, x: float, by_method: Mapping[str, Tensor], **extra) -> None:
+        """Record per-task scores of every method at ``x`` and their rows, with the advantage of
+        each meta method over each transfer method."""
+        for method, values in by_method.items():
+            self.scores[(claim, method, x)] = values
+            diverged = count_diverged(values)
+            summary = mean_ci(values) if diverged == 0 else None
+            self.rows.append({
+                "claim": claim, "benchmark": self.benchmark, "method": method, "x": x,
+                "metric": self.metric,
+                "value": round(summary.mean, 4) if summary else None,
+                "ci95": round(summary.ci95, 4) if summary else None,
+                "diverged": diverged, "median": round(torch.as_tensor(values).nanmedian().item(), 4),
+                "tasks": len(values), **extra,
+            })  # fmt: skip
+        for meta in self.meta:
+            for transfer in self.transfer:
+                if meta in by_method and transfer in by_method:
+                    a = advantage(by_method[meta], by_method[transfer], self.metric)
+                    self.rows.append({
+                        "claim": claim, "benchmark": self.benchmark,
+                        "method": f"{meta} vs {transfer}", "x": x,
+                        "metric": "win_rate" if self.metric == "mse" else "accuracy_difference",
+                        "value": round(a.mean, 4), "ci95": round(a.ci95, 4), "tasks": a.n, **extra,
+                    })  # fmt: skip
+
+    def matched_target(self, methods: Sequence[str] | None = None) -> float:
+        """The score all ``methods`` (default: every method) reach by the end of training: the
+        worst final validation mean among them (highest MSE, lowest accuracy)."""
+        chosen = list(self.curves) if methods is None else list(methods)
+        finals = [self.curves[m].scores[-1].double().mean().item() for m in chosen]
+        return max(finals) if self.metric == "mse" else min(finals)
+
+    def seconds_to_reach(self, method: str, target: float) -> float | None:
+        """CPU-seconds of training until the first checkpoint whose validation mean reaches
+        ``target`` (an upper bound, at the resolution of the checkpoints); ``None`` if none does."""
+        curve = self.curves[method]
+        sign = 1.0 if self.metric == "mse" else -1.0
+        index = curve.first_reaching(sign * target, lambda s: sign * s.double().mean().item())
+        return None if index is None else curve.cpu_seconds[index]
+
+    def add_cost(self, method: str, target: float, measures: Mapping[str, float]) -> None:
+        """Rows of the cost claim for ``method``: CPU-seconds to reach ``target`` and ``measures``
+        (peak memory, parameters, adaptation time), each a row with ``x = target``."""
+        seconds = self.seconds_to_reach(method, target)
+        values = {"train_cpu_seconds_to_target": None if seconds is None else round(seconds, 2), **measures}
+        for metric, value in values.items():
+            self.rows.append({
+                "claim": "cost", "benchmark": self.benchmark, "method": method,
+                "x": round(target, 4), "metric": metric, "value": value, "ci95": None,
+            })  # fmt: skip
+
+    def cost(self, method: str) -> dict[str, float | None]:
+        """The cost rows of ``method``, as ``{metric: value}``."""
+        return {r["metric"]: r["value"] for r in self.rows if r["claim"] == "cost" and r["method"] == method}
