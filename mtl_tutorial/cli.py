@@ -147,7 +147,7 @@ def _save_glyph_figure(path: str, rows: list[dict], methods: Sequence[str], shot
 
 
 def _claims(args: argparse.Namespace) -> int:
-    from .experiments.claims import SIZES, glyph_claims, judge_all, sinusoid_claims
+    from .experiments.claims import SIZES, glyph_claims, judge_all, sinusoid_claims, verdict_rows
 
     size = SIZES[args.size]
     runners = {"sinusoid": (sinusoid_claims, size.sinusoid), "glyphs": (glyph_claims, size.glyphs)}
@@ -157,10 +157,10 @@ def _claims(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         results = run(**kwargs, seed=args.seed, device=args.device)
         print(f"{benchmark}: {time.perf_counter() - started:.0f} s ({args.size} size)")
-        for verdict in judge_all(results):
-            holds = {True: "holds", False: "fails", None: "undecided"}[verdict.holds]
-            print(f"  {verdict.claim:>18}, {verdict.meta} vs {verdict.transfer}: {holds}. {verdict.text}")
-        rows += results.rows
+        verdicts = judge_all(results)
+        for row in verdict_rows(verdicts):
+            print(f"  {row['claim']:>18}, {row['method']}: {row['value']}. {row['text']}")
+        rows += results.rows + verdict_rows(verdicts)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
         print(f"wrote {len(rows)} rows to {args.json}")

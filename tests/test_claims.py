@@ -118,6 +118,10 @@ def test_cost_is_read_at_the_level_both_learners_reach():
     assert results.seconds_to_reach("transfer", 0.85) is None
     verdict = judge(results, "cost", "meta", "transfer")
     assert verdict.holds is False and "meta 3.00 CPU-s" in verdict.text
+    # when the checkpoints cannot separate the two, the verdict is left open
+    results.curves["transfer"] = curve([0.5, 2.5, 8.0], [0.6, 0.8, 0.8])
+    assert results.reach_interval("transfer", 0.8) == (0.5, 2.5)
+    assert judge(results, "cost", "meta", "transfer").holds is None
 
 
 def test_geometric_checkpoints_start_at_zero_and_end_at_the_total():
@@ -166,6 +170,8 @@ def test_bad_requests_are_refused_with_the_value():
         glyph_claims(**{**TINY.glyphs, "shots": (50,)}, glyphs=GlyphConfig())
     with pytest.raises(ValueError, match="pretraining"):
         glyph_claims(**{**TINY.glyphs, "iterations": {"protonet": 1, "maml": 1}})
+    with pytest.raises(ValueError, match="transfer method"):
+        glyph_claims(["protonet", "maml"], **TINY.glyphs)
 
 
 def test_the_claims_command_writes_rows_of_both_benchmarks(tmp_path, capsys):
@@ -174,4 +180,7 @@ def test_the_claims_command_writes_rows_of_both_benchmarks(tmp_path, capsys):
     rows = json.loads(path.read_text())
     assert {r["benchmark"] for r in rows} == {"sinusoid", "glyphs"}
     assert all({"claim", "benchmark", "method", "x", "metric", "value", "ci95"} <= r.keys() for r in rows)
+    verdicts = [r for r in rows if r["metric"] == "verdict"]
+    assert len(verdicts) == 3 * (1 * 2 + 2 * 2)  # three claims; sinusoid 1×2 pairs, glyphs 2×2
+    assert {r["value"] for r in verdicts} <= {"holds", "fails", "undecided"}
     assert "data_scarcity, maml vs finetune" in capsys.readouterr().out

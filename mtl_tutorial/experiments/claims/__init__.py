@@ -13,7 +13,8 @@ measures how far test tasks lie from the training tasks.
 
 from .distance import class_distance, script_distance, sinusoid_distance
 from .glyphs import glyph_claims, merge_classes, script_classes
-from .report import CLAIMS, Verdict, judge, judge_all
+from .plots import plot_claim, plot_cost
+from .report import CLAIMS, Verdict, claim_table, cost_table, judge, judge_all, verdict_rows, verdict_table
 from .results import ClaimResults, geometric_checkpoints
 from .sinusoid import sinusoid_claims
 from .sizes import SIZES, ClaimsSize
@@ -30,14 +31,20 @@ __all__ = [
     "ClaimResults",
     "advantage",
     "change_in_advantage",
+    "claim_table",
+    "cost_table",
     "class_distance",
     "crossings",
     "geometric_checkpoints",
     "glyph_claims",
     "merge_classes",
+    "plot_claim",
+    "plot_cost",
     "script_classes",
     "script_distance",
     "side",
     "sinusoid_distance",
+    "verdict_rows",
+    "verdict_table",
     "sinusoid_claims",
 ]

@@ -57,6 +57,7 @@ def _transfer(pretrained: SupervisedPretraining, finetune_steps: int) -> dict[st
 
 
 def glyph_claims(
+    methods: Sequence[str] = META + TRANSFER,
     *,
     iterations: Mapping[str, int] | None = None,
     shots: Sequence[int] = (1, 2, 5, 10, 20, 50),
@@ -87,11 +88,23 @@ def glyph_claims(
       episode; parameters trained and adapted per task.
 
     Args:
+        methods: which of ``protonet``, ``maml``, ``linear_probe``, ``finetune`` to run (default
+            all); at least one meta and one transfer method.
         iterations: training iterations for ``"protonet"``, ``"maml"`` (meta-batches of 2
-            episodes) and ``"pretraining"`` (batches of 64 images); default 2000, 1000, 3000.
+            episodes) and ``"pretraining"`` (batches of 64 images), for the methods run;
+            default 2000, 1000, 3000.
     """
+    unknown = [m for m in methods if m not in META + TRANSFER]
+    if unknown:
+        raise ValueError(f"unknown methods {unknown}; choose from {list(META + TRANSFER)}")
+    meta = tuple(m for m in META if m in methods)
+    transfer = tuple(m for m in TRANSFER if m in methods)
+    if not meta or not transfer:
+        raise ValueError(
+            f"methods must include a meta method {META} and a transfer method {TRANSFER}, got {methods}"
+        )
     iterations = dict(iterations or {"protonet": 2000, "maml": 1000, "pretraining": 3000})
-    missing = sorted({"protonet", "maml", "pretraining"} - set(iterations))
+    missing = sorted({*meta, "pretraining"} - set(iterations))
     if missing:
         raise ValueError(f"iterations has no entry for {missing}; got keys {sorted(iterations)}")
     for key, value in iterations.items():
@@ -122,14 +135,16 @@ def glyph_claims(
     def accuracy(learner: Learner, tasks: FewShotTasks = validation, episodes=val_episodes) -> torch.Tensor:
         return episode_accuracy(learner, tasks, episodes, batch_size=2)[0]
 
-    results = ClaimResults("glyphs", "accuracy", META, TRANSFER)
+    results = ClaimResults("glyphs", "accuracy", meta, transfer)
+    factories = {
+        "protonet": lambda: ProtoNet(Conv4(channels=channels), device=device),
+        "maml": lambda: MAML(Conv4(channels=channels, num_classes=WAYS), inner_lr=0.4, adapt_steps=1,
+                             device=device),
+    }  # fmt: skip
     learners: dict[str, Learner] = {}
-    seed_everything(seed)
-    learners["protonet"] = ProtoNet(Conv4(channels=channels), device=device)
-    seed_everything(seed)
-    learners["maml"] = MAML(Conv4(channels=channels, num_classes=WAYS), inner_lr=0.4, adapt_steps=1,
-                            device=device)  # fmt: skip
-    for method in META:
+    for method in meta:
+        seed_everything(seed)
+        learners[method] = factories[method]()
         marks = geometric_checkpoints(iterations[method], checkpoints)[1:]
         results.curves[method] = train_with_checkpoints(
             learners[method], train, checkpoints=marks, evaluate=accuracy, meta_batch_size=2, seed=seed
@@ -140,12 +155,12 @@ def glyph_claims(
     marks = geometric_checkpoints(iterations["pretraining"], checkpoints)[1:]
     both = train_with_checkpoints(
         pretrained, train, checkpoints=marks, seed=seed,
-        evaluate=lambda p: torch.stack([accuracy(t) for t in _transfer(p, finetune_steps).values()]),
+        evaluate=lambda p: torch.stack([accuracy(_transfer(p, finetune_steps)[m]) for m in transfer]),
     )  # fmt: skip
-    for i, method in enumerate(TRANSFER):
+    for i, method in enumerate(transfer):
         results.curves[method] = TrainingCurve(both.iterations, both.seconds, both.scores[:, i], both.losses,
                                                both.cpu_seconds)  # fmt: skip
-    learners.update(_transfer(pretrained, finetune_steps))
+    learners.update({m: _transfer(pretrained, finetune_steps)[m] for m in transfer})
     log(f"glyphs: pretrained for {iterations['pretraining']} steps")
 
     for k in shots:

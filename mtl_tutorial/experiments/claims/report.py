@@ -7,7 +7,8 @@
   the test tasks (distance bins, or scripts), pooled, against the nearest third.
 - *Cost* ("transfer learning may need more data and compute"): CPU-seconds of training until
   each learner first reaches the accuracy (or MSE) both of the pair reach. The claim holds if
-  the transfer learner needed more.
+  the transfer learner had not reached it by the time the meta-learner had, fails in the
+  opposite case, and is undecided when the checkpoints cannot tell them apart.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ...evaluation import MeanCI
+from ...evaluation import MeanCI, mean_ci
 from .results import ClaimResults
 from .verdicts import Change, advantage, change_in_advantage, crossings, side
 
@@ -63,13 +64,19 @@ def judge(results: ClaimResults, claim: str, meta: str, transfer: str) -> Verdic
     """The verdict on ``claim`` for ``meta`` against ``transfer`` (see the module's rules)."""
     if claim == "cost":
         target = results.matched_target((meta, transfer))
-        seconds = {m: results.seconds_to_reach(m, target) for m in (meta, transfer)}
+        reached = {m: results.reach_interval(m, target) for m in (meta, transfer)}
         level = f"{target:.3f} {'MSE' if results.metric == 'mse' else 'accuracy'}"
-        if None in seconds.values():
-            text = f"at {level}: one learner never reached it ({seconds})"
+        if None in reached.values():
+            text = f"at {level}: one learner never reached it ({reached})"
             return Verdict(claim, results.benchmark, meta, transfer, None, text)
-        text = f"to reach {level}: {meta} {seconds[meta]:.2f} CPU-s, {transfer} {seconds[transfer]:.2f} CPU-s"
-        return Verdict(claim, results.benchmark, meta, transfer, seconds[transfer] > seconds[meta], text)
+        (meta_before, meta_at), (transfer_before, transfer_at) = reached[meta], reached[transfer]
+        text = f"to reach {level}: {meta} {meta_at:.2f} CPU-s, {transfer} {transfer_at:.2f} CPU-s"
+        # decided only when the checkpoints separate them: one had not reached the level by the
+        # time the other had
+        holds = True if transfer_before >= meta_at else False if meta_before >= transfer_at else None
+        if holds is None:
+            text += " (within the checkpoints' resolution)"
+        return Verdict(claim, results.benchmark, meta, transfer, holds, text)
     if claim not in CLAIMS:
         raise ValueError(f"claim must be one of {CLAIMS}, got {claim!r}")
     if claim == "data_scarcity":
@@ -96,3 +103,73 @@ def judge_all(results: ClaimResults) -> list[Verdict]:
 def overall_side(results: ClaimResults, claim: str, meta: str, transfer: str) -> dict[float, str]:
     """Which learner is ahead at each x: ``"meta"``, ``"transfer"`` or ``"tie"``."""
     return {x: side(a, results.metric) for x, a in results.advantages(claim, meta, transfer).items()}
+
+
+def _cell(results: ClaimResults, values: torch.Tensor) -> str:
+    diverged = int((~torch.isfinite(values)).sum())
+    if diverged:
+        return f"{diverged} diverged; median {values.nanmedian().item():.3g}"
+    summary = mean_ci(values)
+    if results.metric == "accuracy":
+        return f"{summary.mean:.1%} ± {summary.ci95:.1%}"
+    return f"{summary.mean:.3g} ± {summary.ci95:.2g}"
+
+
+def claim_table(results: ClaimResults, claim: str) -> str:
+    """A Markdown table of ``claim``: each method's score (mean ± 95% interval) at every x, and the
+    advantage of each meta method over each transfer method."""
+    pairs = [(m, t) for m in results.meta for t in results.transfer]
+    methods = (*results.meta, *results.transfer)
+    axis = {"data_scarcity": "K", "task_dissimilarity": "distance"}[claim]
+    what = "wins" if results.metric == "mse" else "gain"
+    header = [axis, *methods, *(f"{m} {what} vs {t}" for m, t in pairs)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for x in results.xs(claim):
+        label = results.labels.get((claim, x))
+        cells = [f"{x:g}" + (f" ({label})" if label else "")]
+        cells += [_cell(results, results.scores[(claim, m, x)]) for m in methods]
+        for m, t in pairs:
+            a = advantage(results.scores[(claim, m, x)], results.scores[(claim, t, x)], results.metric)
+            cells.append(_describe(results, a).replace("wins ", "").replace(" of tasks", ""))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def cost_table(results: ClaimResults) -> str:
+    """A Markdown table of what each method cost: training CPU-seconds to the matched level,
+    adaptation time, peak memory, and parameters trained and adapted."""
+    columns = {
+        "train_cpu_seconds_to_target": "training CPU-s to the matched level",
+        "adapt_cpu_ms_per_task": "adaptation CPU-ms per task",
+        "train_peak_mib": "peak MiB, one training step",
+        "adapt_peak_mib": "peak MiB, one task's adaptation",
+        "trained_parameters": "parameters trained",
+        "adapted_parameters_per_task": "numbers adapted per task",
+    }
+    lines = ["| method | " + " | ".join(columns.values()) + " |", "|---|" + "---|" * len(columns)]
+    for method in results.curves:
+        cost = results.cost(method)
+        cells = ["never" if cost.get(k) is None else f"{cost[k]:,}" for k in columns]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def verdict_table(verdicts: list[Verdict]) -> str:
+    """A Markdown table of verdicts: claim, pair, holds / fails / undecided, and the numbers."""
+    word = {True: "**holds**", False: "**fails**", None: "undecided"}
+    lines = ["| claim | benchmark | meta vs transfer | verdict | measured |", "|---|---|---|---|---|"]
+    for v in verdicts:
+        claim = v.claim.replace("_", " ")
+        lines.append(f"| {claim} | {v.benchmark} | {v.meta} vs {v.transfer} | {word[v.holds]} | {v.text} |")
+    return "\n".join(lines)
+
+
+def verdict_rows(verdicts: list[Verdict]) -> list[dict]:
+    """The verdicts as rows like the others (``metric="verdict"``, ``value`` "holds", "fails" or
+    "undecided", ``x`` and ``ci95`` empty, the numbers behind it in ``text``)."""
+    word = {True: "holds", False: "fails", None: "undecided"}
+    return [
+        {"claim": v.claim, "benchmark": v.benchmark, "method": f"{v.meta} vs {v.transfer}", "x": None,
+         "metric": "verdict", "value": word[v.holds], "ci95": None, "text": v.text}
+        for v in verdicts
+    ]  # fmt: skip

@@ -101,6 +101,17 @@ class ClaimResults:
         index = curve.first_reaching(sign * target, lambda s: sign * s.double().mean().item())
         return None if index is None else curve.cpu_seconds[index]
 
+    def reach_interval(self, method: str, target: float) -> tuple[float, float] | None:
+        """CPU-seconds ``(last checkpoint below target, first checkpoint at or past it)``: the
+        learner reached ``target`` somewhere in this interval. ``None`` if it never did; the
+        interval starts at 0 when the first checkpoint already reaches it."""
+        curve = self.curves[method]
+        sign = 1.0 if self.metric == "mse" else -1.0
+        index = curve.first_reaching(sign * target, lambda s: sign * s.double().mean().item())
+        if index is None:
+            return None
+        return (curve.cpu_seconds[index - 1] if index > 0 else 0.0, curve.cpu_seconds[index])
+
     def add_cost(self, method: str, target: float, measures: Mapping[str, float]) -> None:
         """Rows of the cost claim for ``method``: CPU-seconds to reach ``target`` and ``measures``
         (peak memory, parameters, adaptation time), each a row with ``x = target``."""

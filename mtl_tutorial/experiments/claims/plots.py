@@ -1,0 +1,83 @@
+"""The figures of the chapter "Testing the claims": scores and advantages along an axis, and
+validation scores against CPU-seconds of training."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from ...plotting import color_of
+from .results import ClaimResults
+from .verdicts import NO_ADVANTAGE
+
+AXIS_LABELS = {
+    "data_scarcity": "support examples per task (K)",
+    "task_dissimilarity": "distance from the training tasks",
+}
+PAIR_STYLES = ("o-", "s--", "^-.", "d:")
+
+
+def _score_label(results: ClaimResults) -> str:
+    return "query MSE (median)" if results.metric == "mse" else "query accuracy (95% CI)"
+
+
+def plot_claim(results: ClaimResults, claim: str) -> Figure:
+    """Two panels: each method's score against the claim's axis (mean and 95% interval; for MSE,
+    the median, which stays defined when fine-tuning diverges), and the advantage of each meta
+    method over each transfer method (win rate or accuracy difference) with its interval."""
+    if claim not in AXIS_LABELS:
+        raise ValueError(f"claim must be one of {sorted(AXIS_LABELS)}, got {claim!r}")
+    xs = results.xs(claim)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for i, method in enumerate((*results.meta, *results.transfer)):
+        if results.metric == "mse":
+            values = [results.scores[(claim, method, x)].nanmedian().item() for x in xs]
+            left.plot(xs, values, "o-", color=color_of(method, i), label=method)
+        else:
+            summary = results.summary(claim, method)
+            left.errorbar(xs, [summary[x].mean for x in xs], yerr=[summary[x].ci95 for x in xs], fmt="o-",
+                          capsize=3, color=color_of(method, i), label=method)  # fmt: skip
+    for j, (meta, transfer) in enumerate((m, t) for m in results.meta for t in results.transfer):
+        advantages = results.advantages(claim, meta, transfer)
+        right.errorbar(xs, [advantages[x].mean for x in xs], yerr=[advantages[x].ci95 for x in xs],
+                       fmt=PAIR_STYLES[j % len(PAIR_STYLES)], capsize=3, color=color_of(meta, j),
+                       mfc=color_of(transfer, j), label=f"{meta} vs {transfer}")  # fmt: skip
+    right.axhline(NO_ADVANTAGE[results.metric], color="0.4", lw=1)
+    if results.metric == "mse":
+        left.set_yscale("log")
+        right.set(ylabel="meta-learner's win rate (95% CI)", ylim=(-0.02, 1.02))
+    else:
+        right.set(ylabel="accuracy, meta − transfer (95% CI)")
+    left.set(ylabel=_score_label(results))
+    for ax in (left, right):
+        ax.set_xlabel(AXIS_LABELS[claim])
+        if claim == "data_scarcity":
+            ax.set_xscale("log")
+            ax.set_xticks(xs, [str(x) for x in xs])
+            ax.minorticks_off()
+        ax.legend(fontsize=8)
+    labels = {x: name for (c, x), name in results.labels.items() if c == claim}
+    if labels:  # name each point's script along the top
+        top = left.secondary_xaxis("top")
+        top.set_xticks(list(labels), list(labels.values()), rotation=60, fontsize=7)
+    fig.suptitle(f"{claim.replace('_', ' ')} — {results.benchmark}", y=1.02)
+    fig.tight_layout()
+    return fig
+
+
+def plot_cost(results: ClaimResults) -> Figure:
+    """Validation score against CPU-seconds of training, one line per method, with the level
+    every method reaches (the matched target) as a horizontal line."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for i, (method, curve) in enumerate(results.curves.items()):
+        means = curve.scores.double().mean(dim=1)  # the mean, as the matched level is defined
+        seconds = [max(s, 1e-3) for s in curve.cpu_seconds]  # the initialisation at 0 s, on a log axis
+        ax.plot(seconds, means, "o-", color=color_of(method, i), label=method, ms=4)
+    ax.axhline(results.matched_target(), color="0.4", lw=1, ls="--", label="matched level")
+    score = "MSE" if results.metric == "mse" else "accuracy"
+    ax.set(xscale="log", xlabel="CPU-seconds of training", ylabel=f"validation {score} (mean)")
+    if results.metric == "mse":
+        ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
