@@ -180,6 +180,8 @@ def test_the_claims_command_writes_rows_of_both_benchmarks(tmp_path, capsys):
     rows = json.loads(path.read_text())
     assert {r["benchmark"] for r in rows} == {"sinusoid", "glyphs"}
     assert all({"claim", "benchmark", "method", "x", "metric", "value", "ci95"} <= r.keys() for r in rows)
+    curve = [r for r in rows if r["metric"] == "validation_mse" and r["method"] == "maml"]
+    assert [r["x"] for r in curve] == geometric_checkpoints(20, 2)  # the cost plot's points
     verdicts = [r for r in rows if r["metric"] == "verdict"]
     assert len(verdicts) == 3 * (1 * 2 + 2 * 2)  # three claims; sinusoid 1×2 pairs, glyphs 2×2
     assert {r["value"] for r in verdicts} <= {"holds", "fails", "undecided"}

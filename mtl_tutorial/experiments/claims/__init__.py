@@ -14,7 +14,17 @@ measures how far test tasks lie from the training tasks.
 from .distance import class_distance, script_distance, sinusoid_distance
 from .glyphs import glyph_claims, merge_classes, script_classes
 from .plots import plot_claim, plot_cost
-from .report import CLAIMS, Verdict, claim_table, cost_table, judge, judge_all, verdict_rows, verdict_table
+from .report import (
+    CLAIMS,
+    Verdict,
+    claim_table,
+    cost_table,
+    judge,
+    judge_all,
+    overall_side,
+    verdict_rows,
+    verdict_table,
+)
 from .results import ClaimResults, geometric_checkpoints
 from .sinusoid import sinusoid_claims
 from .sizes import SIZES, ClaimsSize
@@ -38,6 +48,7 @@ __all__ = [
     "geometric_checkpoints",
     "glyph_claims",
     "merge_classes",
+    "overall_side",
     "plot_claim",
     "plot_cost",
     "script_classes",

@@ -113,8 +113,18 @@ class ClaimResults:
         return (curve.cpu_seconds[index - 1] if index > 0 else 0.0, curve.cpu_seconds[index])
 
     def add_cost(self, method: str, target: float, measures: Mapping[str, float]) -> None:
-        """Rows of the cost claim for ``method``: CPU-seconds to reach ``target`` and ``measures``
-        (peak memory, parameters, adaptation time), each a row with ``x = target``."""
+        """Rows of the cost claim for ``method``: its validation score at each checkpoint (``x`` the
+        iteration, with the CPU-seconds so far), then CPU-seconds to reach ``target`` and
+        ``measures`` (peak memory, parameters, adaptation time), each a row with ``x = target``."""
+        curve = self.curves[method]
+        for iteration, cpu, scores in zip(curve.iterations, curve.cpu_seconds, curve.scores, strict=True):
+            finite = bool(torch.isfinite(scores).all())
+            summary = mean_ci(scores) if finite else None
+            self.rows.append({
+                "claim": "cost", "benchmark": self.benchmark, "method": method, "x": iteration,
+                "metric": f"validation_{self.metric}", "value": round(summary.mean, 4) if summary else None,
+                "ci95": round(summary.ci95, 4) if summary else None, "cpu_seconds": round(cpu, 3),
+            })  # fmt: skip
         seconds = self.seconds_to_reach(method, target)
         values = {"train_cpu_seconds_to_target": None if seconds is None else round(seconds, 2), **measures}
         for metric, value in values.items():
@@ -125,4 +135,8 @@ class ClaimResults:
 
     def cost(self, method: str) -> dict[str, float | None]:
         """The cost rows of ``method``, as ``{metric: value}``."""
-        return {r["metric"]: r["value"] for r in self.rows if r["claim"] == "cost" and r["method"] == method}
+        return {
+            r["metric"]: r["value"]
+            for r in self.rows
+            if r["claim"] == "cost" and r["method"] == method and not r["metric"].startswith("validation_")
+        }
