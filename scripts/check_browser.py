@@ -8,7 +8,8 @@ For every HTML page of the site (default: _build/html) this checks, in a real br
 - equations are rendered: every math element holds MathJax's output, and no raw TeX
   (``$$``, ``\\frac``, ``\\begin{``, ``\\(``) is left in the visible text.
 
-It saves screenshots of the landing page and of one chapter, and prints a summary. The browser
+It saves screenshots of the landing page and of one chapter (also in dark mode), and prints a
+summary. The browser
 is Debian's Chromium (``/usr/bin/chromium``, or ``$CHROMIUM``), driven by Playwright's Python
 package; nothing is downloaded at test time.
 
@@ -134,6 +135,15 @@ def main() -> int:
                 if name == target:
                     page.screenshot(path=str(shots / shot), full_page=True)
             page.close()
+        # dark mode: the same chapter with the reader's system in dark mode (figures keep their
+        # white background, so they stay readable on the dark page)
+        dark = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark")
+        dark.route("**/*", offline)
+        page = dark.new_page()
+        page.goto(f"{base}/{SCREENSHOTS['chapter.png']}", wait_until="networkidle")
+        if page.evaluate("() => document.documentElement.dataset.theme") != "dark":
+            failures.setdefault(SCREENSHOTS["chapter.png"], []).append("dark mode not applied")
+        page.screenshot(path=str(shots / "chapter-dark.png"), full_page=True)
         browser.close()
     server.shutdown()
 
@@ -145,7 +155,7 @@ def main() -> int:
     problems = sum(map(len, failures.values()))
     print(f"browser check: {len(pages)} pages, {totals['images']} images, {totals['equations']} rendered "
           f"equations; {problems} problems, {len(external)} external requests")  # fmt: skip
-    for shot in SCREENSHOTS:
+    for shot in (*SCREENSHOTS, "chapter-dark.png"):
         print(f"screenshot: {(shots / shot).resolve()}")
     return 1 if failures or external else 0
 
