@@ -8,5 +8,5 @@
 set -euo pipefail
 BOOK="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 rm -rf "$BOOK/_build"
-python "$(dirname "${BASH_SOURCE[0]}")/vendor_mathjax.py"  # equations that render offline
+python "$(dirname "${BASH_SOURCE[0]}")/vendor_mathjax.py" "$BOOK"  # equations that render offline
 jupyter-book build --all --warningiserror --keep-going "$BOOK"

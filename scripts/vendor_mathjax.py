@@ -6,7 +6,8 @@ once with npm (the ordinary client of the npm registry), checks the tarball agai
 integrity hash the registry publishes for this version, and unpacks the parts the book uses into
 book/_static/mathjax/, which the build copies into the site (_config.yml: mathjax_path).
 
-Usage: python scripts/vendor_mathjax.py        (does nothing if this version is already there)
+Usage: python scripts/vendor_mathjax.py [BOOK_ROOT]   (default: this repository; does nothing if
+this version is already there)
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ INTEGRITY = "sha512-Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FE
 #: its web fonts, and the components it loads on demand (TeX extensions, the context menu and
 #: its accessibility tools).
 KEEP = ("tex-mml-chtml.js", "input/", "output/chtml/", "ui/", "a11y/", "sre/", "adaptors/")
-TARGET = Path(__file__).resolve().parent.parent / "book" / "_static" / "mathjax"
+REPOSITORY = Path(__file__).resolve().parent.parent
 
 
 def integrity_of(path: Path) -> str:
@@ -35,9 +36,11 @@ def integrity_of(path: Path) -> str:
 
 
 def main() -> int:
-    stamp = TARGET / "VERSION"
+    book = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else REPOSITORY
+    target = book / "book" / "_static" / "mathjax"
+    stamp = target / "VERSION"
     if stamp.is_file() and stamp.read_text().strip() == VERSION:
-        print(f"MathJax {VERSION} is already in {TARGET}")
+        print(f"MathJax {VERSION} is already in {target}")
         return 0
     if shutil.which("npm") is None:
         print("error: fetching MathJax needs npm (Node.js); install it, then rerun", file=sys.stderr)
@@ -53,7 +56,7 @@ def main() -> int:
             )
             return 1
         prefix = "package/es5/"
-        shutil.rmtree(TARGET, ignore_errors=True)
+        shutil.rmtree(target, ignore_errors=True)
         with tarfile.open(tarball) as tar:
             members = [
                 m for m in tar.getmembers()
@@ -61,10 +64,10 @@ def main() -> int:
             ]  # fmt: skip
             for member in members:
                 member.name = member.name[len(prefix) :]
-            tar.extractall(TARGET, members=members, filter="data")
+            tar.extractall(target, members=members, filter="data")
     stamp.write_text(VERSION + "\n")
-    size = sum(p.stat().st_size for p in TARGET.rglob("*") if p.is_file()) / 2**20
-    print(f"MathJax {VERSION} checked and unpacked into {TARGET} ({len(members)} files, {size:.1f} MiB)")
+    size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file()) / 2**20
+    print(f"MathJax {VERSION} checked and unpacked into {target} ({len(members)} files, {size:.1f} MiB)")
     return 0
 
 

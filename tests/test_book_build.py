@@ -7,6 +7,7 @@ a notebook that raises, twice (both builds must fail).
 """
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -45,6 +46,11 @@ def test_a_raising_notebook_fails_the_build_every_time(tmp_path):
     shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
     (tmp_path / "book").mkdir()
     shutil.copy(ROOT / "book" / "references.bib", tmp_path / "book" / "references.bib")
+    shutil.copytree(ROOT / "book" / "_ext", tmp_path / "book" / "_ext")  # the config's local extension
+    # MathJax's files are not needed to test execution; the stamp keeps the build from fetching them
+    (tmp_path / "book" / "_static" / "mathjax").mkdir(parents=True)
+    version = re.search(r'VERSION = "(.+)"', (ROOT / "scripts" / "vendor_mathjax.py").read_text()).group(1)
+    (tmp_path / "book" / "_static" / "mathjax" / "VERSION").write_text(version + "\n")
     (tmp_path / "_toc.yml").write_text(
         "format: jb-book\nroot: book/intro\nchapters:\n  - file: book/chapter\n"
     )
