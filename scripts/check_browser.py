@@ -6,7 +6,8 @@ For every HTML page of the site (default: _build/html) this checks, in a real br
 - no request leaves localhost (the site is complete offline: MathJax, fonts, search, styles);
 - every image loads and has alt text that is not a file name;
 - equations are rendered: every math element holds MathJax's output, and no raw TeX
-  (``$$``, ``\\frac``, ``\\begin{``, ``\\(``) is left in the visible text.
+  (``$$``, ``\\frac``, ``\\begin{``, ``\\(``) is left in the visible text;
+- the search page finds pages for a query the book answers.
 
 It saves screenshots of the landing page and of one chapter (also in dark mode), and prints a
 summary. The browser
@@ -31,6 +32,7 @@ from urllib.parse import urlparse
 from playwright.sync_api import sync_playwright
 
 RAW_TEX = re.compile(r"\$\$|\\frac|\\begin\{|\\\(|\\\[|\\mathcal|\\theta")
+SEARCH_QUERY = "meta-gradient"  # a term several chapters explain
 SCREENSHOTS = {"landing.png": "book/intro.html", "chapter.png": "book/claims.html"}
 
 # Visible text without code, scripts and MathJax's own output, where TeX may legitimately appear.
@@ -135,6 +137,17 @@ def main() -> int:
                 if name == target:
                     page.screenshot(path=str(shots / shot), full_page=True)
             page.close()
+        # search works offline: a query the book answers lists pages
+        page = context.new_page()
+        page.goto(f"{base}/search.html?q={SEARCH_QUERY}", wait_until="networkidle")
+        try:
+            page.wait_for_selector("ul.search li", timeout=15_000)
+            hits = page.locator("ul.search li").count()
+        except Exception:  # Playwright's timeout: no result appeared
+            hits = 0
+        if hits == 0:
+            failures.setdefault("search.html", []).append(f"searching {SEARCH_QUERY!r} found no page")
+        page.close()
         # dark mode: the same chapter with the reader's system in dark mode (figures keep their
         # white background, so they stay readable on the dark page)
         dark = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark")
@@ -154,7 +167,8 @@ def main() -> int:
         print(f"FAIL request to another host: {url}")
     problems = sum(map(len, failures.values()))
     print(f"browser check: {len(pages)} pages, {totals['images']} images, {totals['equations']} rendered "
-          f"equations; {problems} problems, {len(external)} external requests")  # fmt: skip
+          f"equations, search found {hits} pages; {problems} problems, {len(external)} external "
+          "requests")  # fmt: skip
     for shot in (*SCREENSHOTS, "chapter-dark.png"):
         print(f"screenshot: {(shots / shot).resolve()}")
     return 1 if failures or external else 0
