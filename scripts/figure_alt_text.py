@@ -63,7 +63,7 @@ ALT = {
         "Left: query MSE against distance from the training tasks. Right: MAML's win rate against "
         "fine-tuning stays high; against the probe it falls below one half.",
     ("claims", "plot_cost(results)"):
-        "Validation MSE against CPU-seconds of training, log scales, for MAML, fine-tuning and the "
+        "Validation MSE against training GFLOPs, log scales, for MAML, fine-tuning and the "
         "linear probe, with the matched level as a dashed line.",
     ("claims_images", 'plot_claim(results, "data_scarcity")'):
         "Left: glyph accuracy of Prototypical Networks, the linear probe and fine-tuning against K. "
@@ -72,7 +72,7 @@ ALT = {
         "Left: accuracy on each held-out script against its distance from the training scripts. "
         "Right: Prototypical Networks' gain over each transfer learner by script.",
     ("claims_images", "plot_cost(results)"):
-        "Validation accuracy against CPU-seconds of training for Prototypical Networks and the two "
+        "Validation accuracy against training GFLOPs (log scale) for Prototypical Networks and the two "
         "transfer learners, with the matched level as a dashed line.",
     ("full_scale_results", 'display(Image(filename=str(RESULTS / "sinusoid.png")))'):
         "Query MSE against adaptation steps for every learner at full scale, with the MAML paper's "

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mtl_tutorial.cli import main
-from mtl_tutorial.evaluation import MeanCI
+from mtl_tutorial.evaluation import MeanCI, count_flops
 from mtl_tutorial.experiments.claims import (
     SIZES,
     ClaimResults,
@@ -23,7 +23,10 @@ from mtl_tutorial.experiments.claims import (
     sinusoid_distance,
 )
 from mtl_tutorial.experiments.trends import TrainingCurve
-from mtl_tutorial.tasks import GlyphConfig, ImageClasses
+from mtl_tutorial.meta import MAML
+from mtl_tutorial.models import MLP
+from mtl_tutorial.tasks import GlyphConfig, ImageClasses, SinusoidTasks
+from mtl_tutorial.transfer import RidgeProbe
 
 TINY = SIZES["tiny"]
 
@@ -105,23 +108,62 @@ def test_rows_carry_each_method_and_the_advantage_of_each_pair():
     assert all(r["ci95"] > 0 for r in rows)
 
 
-def test_cost_is_read_at_the_level_both_learners_reach():
+def _cost_results(transfer_cpu, transfer_accuracy, flops=(100, 100)) -> ClaimResults:
     results = ClaimResults("test", "accuracy", ("meta",), ("transfer",))
 
     def curve(cpu, accuracy):
         return TrainingCurve([1, 2, 3], cpu, torch.tensor(accuracy).unsqueeze(1).repeat(1, 4), [], cpu)
 
     results.curves["meta"] = curve([1.0, 2.0, 3.0], [0.5, 0.7, 0.9])
-    results.curves["transfer"] = curve([0.5, 1.0, 8.0], [0.6, 0.8, 0.8])
+    results.curves["transfer"] = curve(transfer_cpu, transfer_accuracy)
+    results.flops_per_iteration.update(meta=flops[0], transfer=flops[1])
+    return results
+
+
+def test_cost_is_read_at_the_level_both_learners_reach():
+    results = _cost_results([0.5, 1.0, 8.0], [0.6, 0.8, 0.8])
     assert results.matched_target() == pytest.approx(0.8)
-    assert results.seconds_to_reach("meta", 0.8) == 3.0 and results.seconds_to_reach("transfer", 0.8) == 1.0
-    assert results.seconds_to_reach("transfer", 0.85) is None
+    assert results.reach_interval("meta", 0.8) == (200.0, 300.0)  # iterations 2..3, 100 FLOPs each
+    assert results.reach_interval("transfer", 0.8, "cpu_seconds") == (0.5, 1.0)
+    assert results.reach_interval("transfer", 0.85) is None
     verdict = judge(results, "cost", "meta", "transfer")
-    assert verdict.holds is False and "meta 3.00 CPU-s" in verdict.text
+    assert verdict.holds is False and "meta 3e-07 GFLOPs (3.00 CPU-s)" in verdict.text
     # when the checkpoints cannot separate the two, the verdict is left open
-    results.curves["transfer"] = curve([0.5, 2.5, 8.0], [0.6, 0.8, 0.8])
-    assert results.reach_interval("transfer", 0.8) == (0.5, 2.5)
+    results = _cost_results([0.5, 2.5, 8.0], [0.6, 0.6, 0.8], flops=(100, 120))
+    assert results.reach_interval("transfer", 0.8) == (240.0, 360.0)
     assert judge(results, "cost", "meta", "transfer").holds is None
+
+
+def test_the_matched_level_is_the_worst_of_each_learners_best():
+    # the transfer learner peaks at 0.95 and falls back to 0.7: the level both reach is the
+    # meta-learner's best, 0.9, not the transfer's final 0.7, which its first checkpoint beat
+    results = _cost_results([1.0, 2.0, 3.0], [0.75, 0.95, 0.7])
+    assert results.matched_target() == pytest.approx(0.9)
+    assert results.reach_interval("transfer", 0.9) == (100.0, 200.0)
+
+
+def test_the_cost_verdict_rests_on_flops_not_on_cpu_seconds():
+    # the transfer learner reaches the level after more CPU-seconds but fewer FLOPs: a machine
+    # where its steps ran slowly must not turn the verdict
+    results = _cost_results([5.0, 6.0, 9.0], [0.6, 0.8, 0.8], flops=(100, 10))
+    assert (
+        results.reach_interval("transfer", 0.8, "cpu_seconds")[1]
+        > results.reach_interval("meta", 0.8, "cpu_seconds")[1]
+    )
+    assert judge(results, "cost", "meta", "transfer").holds is False
+    results.flops_per_iteration["transfer"] = 1000  # now a transfer step is 10× a meta step
+    assert judge(results, "cost", "meta", "transfer").holds is True
+
+
+def test_cost_needs_flops_per_iteration():
+    results = _cost_results([0.5, 1.0, 8.0], [0.6, 0.8, 0.8])
+    results.flops_per_iteration.clear()
+    with pytest.raises(ValueError, match="FLOPs per iteration"):
+        judge(results, "cost", "meta", "transfer")
+    with pytest.raises(ValueError, match="unit must be"):
+        results.reach_interval("meta", 0.8, "seconds")
+    with pytest.raises(ValueError, match="train_flops_per_iteration"):
+        results.add_cost("meta", 0.8, {"train_peak_mib": 1.0})
 
 
 def test_geometric_checkpoints_start_at_zero_and_end_at_the_total():
@@ -186,3 +228,20 @@ def test_the_claims_command_writes_rows_of_both_benchmarks(tmp_path, capsys):
     assert len(verdicts) == 3 * (1 * 2 + 2 * 2)  # three claims; sinusoid 1×2 pairs, glyphs 2×2
     assert {r["value"] for r in verdicts} <= {"holds", "fails", "undecided"}
     assert "data_scarcity, maml vs finetune" in capsys.readouterr().out
+
+
+def test_count_flops_counts_matrix_products_forward_and_backward():
+    weight = torch.randn(8, 4, requires_grad=True)
+    x = torch.randn(16, 8)
+    assert count_flops(lambda: x @ weight) == 2 * 16 * 8 * 4
+    # backward of y = x W needs only dL/dW = xᵀ dL/dy (x needs no gradient): one more product
+    assert count_flops(lambda: (x @ weight).sum().backward()) == 2 * (2 * 16 * 8 * 4)
+
+
+def test_a_maml_step_costs_more_flops_than_a_pretraining_step():
+    batch = SinusoidTasks().sample(25, seed=0)
+    maml, pretraining = MAML(MLP()), RidgeProbe(MLP())
+    maml_flops = count_flops(lambda: maml.training_loss(batch).backward())
+    pretraining_flops = count_flops(lambda: pretraining.training_loss(batch).backward())
+    # MAML adapts on the support set, then backpropagates through that adaptation
+    assert maml_flops > 1.5 * pretraining_flops > 0

@@ -1,5 +1,6 @@
 """Evaluation on fixed, seeded tasks: means with 95% intervals and paired comparisons."""
 
+from .compute import count_flops
 from .memory import peak_tensor_memory
 from .scoring import episode_accuracy, query_accuracy, query_mse, results_table
 from .stats import MeanCI, count_diverged, fraction_better, mean_ci, paired_difference
@@ -7,6 +8,7 @@ from .stats import MeanCI, count_diverged, fraction_better, mean_ci, paired_diff
 __all__ = [
     "MeanCI",
     "count_diverged",
+    "count_flops",
     "episode_accuracy",
     "fraction_better",
     "mean_ci",

@@ -99,17 +99,24 @@ def _training_peak(learner: Learner, batch) -> float:
     return peak
 
 
-def _pretraining_peak(pretrained: SupervisedPretraining, classes) -> float:
-    """Peak MiB of one supervised pretraining step (a batch of ``batch_size`` images)."""
+def _pretraining_step(pretrained: SupervisedPretraining, classes) -> Callable[[], None]:
+    """One supervised pretraining step's computation (a batch of ``batch_size`` images), with
+    the gradients it leaves cleared afterwards."""
     images, labels = classes.flat()
     x, y = (
         images[: pretrained.batch_size].to(pretrained.device),
         labels[: pretrained.batch_size].to(pretrained.device),
     )
-    peak = (
-        peak_tensor_memory(lambda: F.cross_entropy(pretrained.head(pretrained.backbone(x)), y).backward())
-        / 2**20
-    )
+
+    def step() -> None:
+        F.cross_entropy(pretrained.head(pretrained.backbone(x)), y).backward()
+
+    return step
+
+
+def _pretraining_peak(pretrained: SupervisedPretraining, classes) -> float:
+    """Peak MiB of one supervised pretraining step (a batch of ``batch_size`` images)."""
+    peak = peak_tensor_memory(_pretraining_step(pretrained, classes)) / 2**20
     pretrained.backbone.zero_grad()
     pretrained.head.zero_grad()
     return peak

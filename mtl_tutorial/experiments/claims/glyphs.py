@@ -15,17 +15,18 @@ from collections.abc import Callable, Mapping, Sequence
 import torch
 
 from ..._checks import check_int
-from ...evaluation import episode_accuracy, peak_tensor_memory, query_accuracy
+from ...evaluation import count_flops, episode_accuracy, peak_tensor_memory, query_accuracy
 from ...learner import Learner
 from ...meta import MAML, ProtoNet
 from ...models import Conv4
 from ...tasks import FewShotTasks, GlyphConfig, ImageClasses, load_glyphs
 from ...training import seed_everything
 from ...transfer import FullFineTuning, LinearProbe, SupervisedPretraining, adapted_parameter_count
-from ..glyphs import _pretraining_peak, _training_peak
+from ..glyphs import _pretraining_peak, _pretraining_step, _training_peak
 from ..trends import TrainingCurve, train_with_checkpoints
 from .distance import script_distance
 from .results import ClaimResults, geometric_checkpoints
+from .sizes import SHOTS, check_shots
 
 META = ("protonet", "maml")
 TRANSFER = ("linear_probe", "finetune")
@@ -60,7 +61,7 @@ def glyph_claims(
     methods: Sequence[str] = META + TRANSFER,
     *,
     iterations: Mapping[str, int] | None = None,
-    shots: Sequence[int] = (1, 2, 5, 10, 20, 50),
+    shots: Sequence[int] = SHOTS,
     queries: int = 15,
     test_episodes: int = 600,
     script_episodes: int = 300,
@@ -83,9 +84,9 @@ def glyph_claims(
       5-shot episodes of that script alone, against the script's distance from the training
       scripts (:func:`.distance.script_distance`).
     - *Cost*: accuracy on ``validation_episodes`` 5-way 5-shot episodes of the validation
-      scripts at about ``checkpoints`` log-spaced points of training; CPU-seconds to reach the
-      accuracy every method reaches; peak tensor memory of one training step and of one test
-      episode; parameters trained and adapted per task.
+      scripts at about ``checkpoints`` log-spaced points of training; training FLOPs and
+      CPU-seconds to reach the accuracy every method reaches; peak tensor memory of one training
+      step and of one test episode; parameters trained and adapted per task.
 
     Args:
         methods: which of ``protonet``, ``maml``, ``linear_probe``, ``finetune`` to run (default
@@ -109,10 +110,7 @@ def glyph_claims(
         raise ValueError(f"iterations has no entry for {missing}; got keys {sorted(iterations)}")
     for key, value in iterations.items():
         check_int(f"iterations[{key!r}]", value, minimum=1)
-    if len(shots) == 0:
-        raise ValueError("shots must list at least one support-set size, got none")
-    for k in shots:
-        check_int("shots entry", k, minimum=1)
+    check_shots(shots)
     check_int("queries", queries, minimum=1)
     for name, value in [("test_episodes", test_episodes), ("script_episodes", script_episodes),
                         ("validation_episodes", validation_episodes)]:  # fmt: skip
@@ -191,20 +189,24 @@ def glyph_claims(
 
 
 def _cost(learner, pretrained, train_classes, batch, one, validation, episodes) -> dict[str, float]:
-    """Adaptation CPU-ms per episode, peak MiB of one training step and of one test episode,
-    and parameters trained and adapted per task."""
+    """FLOPs of one training step, adaptation CPU-ms per episode, peak MiB of one training step
+    and of one test episode, and parameters trained and adapted per task."""
     started = time.process_time()
     episode_accuracy(learner, validation, episodes, batch_size=2)
     adapt_ms = (time.process_time() - started) * 1000 / len(episodes)
     if isinstance(learner, (ProtoNet, MAML)):
+        train_flops = count_flops(lambda: learner.training_loss(batch).backward())
+        learner.optimizer.zero_grad()
         train_peak = _training_peak(learner, batch)
         trained = sum(p.numel() for p in learner.model.parameters())
         adapted = 0 if isinstance(learner, ProtoNet) else trained  # prototypes are computed, not trained
     else:
+        train_flops = count_flops(_pretraining_step(pretrained, train_classes))
         train_peak = _pretraining_peak(pretrained, train_classes)
         trained = sum(p.numel() for m in (pretrained.backbone, pretrained.head) for p in m.parameters())
         adapted = adapted_parameter_count(learner, WAYS)
     return {
+        "train_flops_per_iteration": train_flops,
         "adapt_cpu_ms_per_task": round(adapt_ms, 2),
         "train_peak_mib": round(train_peak, 2),
         "adapt_peak_mib": round(peak_tensor_memory(lambda: query_accuracy(learner, one)) / 2**20, 2),

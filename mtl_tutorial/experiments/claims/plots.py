@@ -1,5 +1,5 @@
 """The figures of the chapter "Testing the claims": scores and advantages along an axis, and
-validation scores against CPU-seconds of training."""
+validation scores against training compute (GFLOPs)."""
 
 from __future__ import annotations
 
@@ -66,17 +66,24 @@ def plot_claim(results: ClaimResults, claim: str) -> Figure:
 
 
 def plot_cost(results: ClaimResults) -> Figure:
-    """Validation score against CPU-seconds of training, one line per method, with the level
-    every method reaches (the matched target) as a horizontal line. The untrained network (0 s)
-    is drawn at 10⁻³ s, where the logarithmic axis can show it."""
+    """Validation score against training compute (GFLOPs, the unit the cost verdict uses), one
+    line per method, with the level every method reaches (the matched target) as a horizontal
+    line. The untrained network (0 FLOPs) is drawn at 10⁻⁴ of the smallest other point, where the
+    logarithmic axis can show it."""
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    spent = {
+        m: [i * results.flops_per_iteration[m] / 1e9 for i in curve.iterations]
+        for m, curve in results.curves.items()
+    }
+    floor = min(g for gflops in spent.values() for g in gflops if g > 0) * 1e-4
     for i, (method, curve) in enumerate(results.curves.items()):
         means = curve.scores.double().mean(dim=1)  # the mean, as the matched level is defined
-        seconds = [max(s, 1e-3) for s in curve.cpu_seconds]  # the initialisation at 0 s, on a log axis
-        ax.plot(seconds, means, "o-", color=color_of(method, i), label=method, ms=4)
+        ax.plot(
+            [max(g, floor) for g in spent[method]], means, "o-", color=color_of(method, i), label=method, ms=4
+        )
     ax.axhline(results.matched_target(), color="0.4", lw=1, ls="--", label="matched level")
     score = "MSE" if results.metric == "mse" else "accuracy"
-    ax.set(xscale="log", xlabel="CPU-seconds of training", ylabel=f"validation {score} (mean)")
+    ax.set(xscale="log", xlabel="training GFLOPs", ylabel=f"validation {score} (mean)")
     if results.metric == "mse":
         ax.set_yscale("log")
     ax.legend(fontsize=8)

@@ -5,10 +5,13 @@
   larger where data is scarce, with 95% confidence.
 - *Task dissimilarity* ("... or tasks are dissimilar"): the advantage on the farthest third of
   the test tasks (distance bins, or scripts), pooled, against the nearest third.
-- *Cost* ("transfer learning may need more data and compute"): CPU-seconds of training until
-  each learner first reaches the accuracy (or MSE) both of the pair reach. The claim holds if
-  the transfer learner had not reached it by the time the meta-learner had, fails in the
-  opposite case, and is undecided when the checkpoints cannot tell them apart.
+- *Cost* ("transfer learning may need more data and compute"): training compute, in
+  floating-point operations, until each learner first reaches the accuracy (or MSE) both of the
+  pair reach. The claim holds if the transfer learner had not reached it by the time the
+  meta-learner had, fails in the opposite case, and is undecided when the checkpoints cannot
+  tell them apart. FLOPs, not CPU-seconds, decide it: they are the same on every machine, while
+  CPU-seconds move by tens of percent between runs, enough to flip a close verdict. CPU-seconds
+  are reported beside them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from .results import ClaimResults
 from .verdicts import Change, advantage, change_in_advantage, crossings, side
 
 CLAIMS = ("data_scarcity", "task_dissimilarity", "cost")
+#: How a verdict's ``holds`` reads in tables and rows.
+VERDICT_WORDS = {True: "holds", False: "fails", None: "undecided"}
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,11 @@ def judge(results: ClaimResults, claim: str, meta: str, transfer: str) -> Verdic
             text = f"at {level}: one learner never reached it ({reached})"
             return Verdict(claim, results.benchmark, meta, transfer, None, text)
         (meta_before, meta_at), (transfer_before, transfer_at) = reached[meta], reached[transfer]
-        text = f"to reach {level}: {meta} {meta_at:.2f} CPU-s, {transfer} {transfer_at:.2f} CPU-s"
+        seconds = {m: results.reach_interval(m, target, "cpu_seconds")[1] for m in (meta, transfer)}
+        text = f"to reach {level}: " + ", ".join(
+            f"{m} {at / 1e9:.3g} GFLOPs ({seconds[m]:.2f} CPU-s)"
+            for m, at in ((meta, meta_at), (transfer, transfer_at))
+        )
         # decided only when the checkpoints separate them: one had not reached the level by the
         # time the other had
         holds = True if transfer_before >= meta_at else False if meta_before >= transfer_at else None
@@ -136,10 +145,13 @@ def claim_table(results: ClaimResults, claim: str) -> str:
 
 
 def cost_table(results: ClaimResults) -> str:
-    """A Markdown table of what each method cost: training CPU-seconds to the matched level,
-    adaptation time, peak memory, and parameters trained and adapted."""
+    """A Markdown table of what each method cost: training GFLOPs and CPU-seconds to the matched
+    level, FLOPs per training iteration, adaptation time, peak memory, and parameters trained and
+    adapted."""
     columns = {
+        "train_gflops_to_target": "training GFLOPs to the matched level",
         "train_cpu_seconds_to_target": "training CPU-s to the matched level",
+        "train_flops_per_iteration": "FLOPs per training iteration",
         "adapt_cpu_ms_per_task": "adaptation CPU-ms per task",
         "train_peak_mib": "peak MiB, one training step",
         "adapt_peak_mib": "peak MiB, one task's adaptation",
@@ -156,7 +168,7 @@ def cost_table(results: ClaimResults) -> str:
 
 def verdict_table(verdicts: list[Verdict]) -> str:
     """A Markdown table of verdicts: claim, pair, holds / fails / undecided, and the numbers."""
-    word = {True: "**holds**", False: "**fails**", None: "undecided"}
+    word = {k: f"**{w}**" if k is not None else w for k, w in VERDICT_WORDS.items()}
     lines = ["| claim | benchmark | meta vs transfer | verdict | measured |", "|---|---|---|---|---|"]
     for v in verdicts:
         claim = v.claim.replace("_", " ")
@@ -167,7 +179,7 @@ def verdict_table(verdicts: list[Verdict]) -> str:
 def verdict_rows(verdicts: list[Verdict]) -> list[dict]:
     """The verdicts as rows like the others (``metric="verdict"``, ``value`` "holds", "fails" or
     "undecided", ``x`` and ``ci95`` empty, the numbers behind it in ``text``)."""
-    word = {True: "holds", False: "fails", None: "undecided"}
+    word = VERDICT_WORDS
     return [
         {"claim": v.claim, "benchmark": v.benchmark, "method": f"{v.meta} vs {v.transfer}", "x": None,
          "metric": "verdict", "value": word[v.holds], "ci95": None, "text": v.text}

@@ -30,6 +30,8 @@ class ClaimResults:
         curves: each method's validation score during training (for the cost claim).
         rows: the rows behind each plot, as written by ``mtl-tutorial claims --json``.
         labels: optional names of the x values (glyphs: the script at each distance).
+        flops_per_iteration: FLOPs of one training iteration of each method (recorded by
+            :meth:`add_cost`); the transfer learners share their pretraining's.
     """
 
     benchmark: str
@@ -40,6 +42,7 @@ class ClaimResults:
     curves: dict[str, TrainingCurve] = field(default_factory=dict)
     rows: list[dict] = field(default_factory=list)
     labels: dict[tuple[str, float], str] = field(default_factory=dict)
+    flops_per_iteration: dict[str, int] = field(default_factory=dict)
 
     def xs(self, claim: str) -> list[float]:
         """The x values of ``claim``, increasing."""
@@ -87,35 +90,51 @@ class ClaimResults:
                     })  # fmt: skip
 
     def matched_target(self, methods: Sequence[str] | None = None) -> float:
-        """The score all ``methods`` (default: every method) reach by the end of training: the
-        worst final validation mean among them (highest MSE, lowest accuracy)."""
+        """The score all ``methods`` (default: every method) reach at some checkpoint: each one's
+        best validation mean over its checkpoints (what keeping the best checkpoint gives), and
+        the worst of those (highest MSE, lowest accuracy).
+
+        The best, not the final score: a learner whose score gets worse with longer training
+        (the sinusoid probe does) would otherwise set a level that its untrained network meets."""
         chosen = list(self.curves) if methods is None else list(methods)
-        finals = [self.curves[m].scores[-1].double().mean().item() for m in chosen]
-        return max(finals) if self.metric == "mse" else min(finals)
+        means = [self.curves[m].scores.double().mean(dim=1) for m in chosen]
+        if self.metric == "mse":
+            return max(m.nan_to_num(nan=torch.inf).min().item() for m in means)
+        return min(m.nan_to_num(nan=-torch.inf).max().item() for m in means)
 
-    def seconds_to_reach(self, method: str, target: float) -> float | None:
-        """CPU-seconds of training until the first checkpoint whose validation mean reaches
-        ``target`` (an upper bound, at the resolution of the checkpoints); ``None`` if none does."""
-        curve = self.curves[method]
-        sign = 1.0 if self.metric == "mse" else -1.0
-        index = curve.first_reaching(sign * target, lambda s: sign * s.double().mean().item())
-        return None if index is None else curve.cpu_seconds[index]
+    def reach_interval(self, method: str, target: float, unit: str = "flops") -> tuple[float, float] | None:
+        """Training spent ``(at the last checkpoint short of target, at the first that reaches it)``:
+        the learner reached ``target`` somewhere in this interval. ``None`` if it never did; the
+        interval starts at 0 when the first checkpoint already reaches it.
 
-    def reach_interval(self, method: str, target: float) -> tuple[float, float] | None:
-        """CPU-seconds ``(last checkpoint below target, first checkpoint at or past it)``: the
-        learner reached ``target`` somewhere in this interval. ``None`` if it never did; the
-        interval starts at 0 when the first checkpoint already reaches it."""
+        ``unit`` is ``"flops"`` (default: iterations × :attr:`flops_per_iteration`, the same on
+        every machine) or ``"cpu_seconds"`` (as measured during this run).
+        """
+        if unit not in ("flops", "cpu_seconds"):
+            raise ValueError(f"unit must be 'flops' or 'cpu_seconds', got {unit!r}")
         curve = self.curves[method]
+        if unit == "flops":
+            if method not in self.flops_per_iteration:
+                raise ValueError(f"no FLOPs per iteration recorded for {method!r}; add_cost records them")
+            spent = [i * self.flops_per_iteration[method] for i in curve.iterations]
+        else:
+            spent = list(curve.cpu_seconds)
         sign = 1.0 if self.metric == "mse" else -1.0
         index = curve.first_reaching(sign * target, lambda s: sign * s.double().mean().item())
         if index is None:
             return None
-        return (curve.cpu_seconds[index - 1] if index > 0 else 0.0, curve.cpu_seconds[index])
+        return (float(spent[index - 1]) if index > 0 else 0.0, float(spent[index]))
 
     def add_cost(self, method: str, target: float, measures: Mapping[str, float]) -> None:
         """Rows of the cost claim for ``method``: its validation score at each checkpoint (``x`` the
-        iteration, with the CPU-seconds so far), then CPU-seconds to reach ``target`` and
-        ``measures`` (peak memory, parameters, adaptation time), each a row with ``x = target``."""
+        iteration, with the CPU-seconds and GFLOPs so far), then the training spent to reach
+        ``target`` (GFLOPs and CPU-seconds) and ``measures`` (FLOPs per training iteration, peak
+        memory, parameters, adaptation time), each a row with ``x = target``.
+
+        ``measures`` must hold ``train_flops_per_iteration``, which the cost verdict rests on."""
+        if "train_flops_per_iteration" not in measures:
+            raise ValueError(f"measures must include 'train_flops_per_iteration', got {sorted(measures)}")
+        self.flops_per_iteration[method] = int(measures["train_flops_per_iteration"])
         curve = self.curves[method]
         for iteration, cpu, scores in zip(curve.iterations, curve.cpu_seconds, curve.scores, strict=True):
             finite = bool(torch.isfinite(scores).all())
@@ -124,9 +143,15 @@ class ClaimResults:
                 "claim": "cost", "benchmark": self.benchmark, "method": method, "x": iteration,
                 "metric": f"validation_{self.metric}", "value": round(summary.mean, 4) if summary else None,
                 "ci95": round(summary.ci95, 4) if summary else None, "cpu_seconds": round(cpu, 3),
+                "gflops": round(iteration * self.flops_per_iteration[method] / 1e9, 3),
             })  # fmt: skip
-        seconds = self.seconds_to_reach(method, target)
-        values = {"train_cpu_seconds_to_target": None if seconds is None else round(seconds, 2), **measures}
+        flops = self.reach_interval(method, target, "flops")
+        seconds = self.reach_interval(method, target, "cpu_seconds")
+        values = {
+            "train_gflops_to_target": None if flops is None else round(flops[1] / 1e9, 2),
+            "train_cpu_seconds_to_target": None if seconds is None else round(seconds[1], 2),
+            **measures,
+        }
         for metric, value in values.items():
             self.rows.append({
                 "claim": "cost", "benchmark": self.benchmark, "method": method,

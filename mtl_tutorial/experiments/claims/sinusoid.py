@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from ..._checks import check_int
-from ...evaluation import peak_tensor_memory, query_mse
+from ...evaluation import count_flops, peak_tensor_memory, query_mse
 from ...learner import Learner
 from ...meta import MAML
 from ...models import MLP
@@ -26,6 +26,7 @@ from ...transfer import FineTuning, RidgeProbe
 from ..trends import TrainingCurve, train_with_checkpoints
 from .distance import sinusoid_distance
 from .results import ClaimResults, geometric_checkpoints
+from .sizes import SHOTS, check_shots
 
 META = ("maml",)
 TRANSFER = ("finetune", "linear_probe")
@@ -57,17 +58,20 @@ def _split_curve(curve: TrainingCurve, index: int) -> TrainingCurve:
 
 
 def _cost(learner: Learner, batch: Episode, one_task: Episode, many: Episode) -> dict[str, float]:
-    """Adaptation CPU-milliseconds per task (over ``many``), peak MiB of one training step on
-    ``batch`` and of adapting to ``one_task``, and parameters trained and adapted per task."""
+    """FLOPs of one training step on ``batch``, adaptation CPU-milliseconds per task (over
+    ``many``), peak MiB of one training step and of adapting to ``one_task``, and parameters
+    trained and adapted per task."""
     started = time.process_time()
     query_mse(learner, many, steps=(STEPS,))
     adapt_ms = (time.process_time() - started) * 1000 / len(many.support_x)
+    train_flops = count_flops(lambda: learner.training_loss(batch.to(learner.device)).backward())
     train_peak = peak_tensor_memory(lambda: learner.training_loss(batch.to(learner.device)).backward())
     learner.model.zero_grad(set_to_none=True)
     adapt_peak = peak_tensor_memory(lambda: query_mse(learner, one_task, steps=(STEPS,)))
     adapted = learner.adapt(one_task, steps=STEPS)
     tensors = adapted.values() if isinstance(adapted, dict) else [adapted]
     return {
+        "train_flops_per_iteration": train_flops,
         "adapt_cpu_ms_per_task": round(adapt_ms, 3),
         "train_peak_mib": round(train_peak / 2**20, 3),
         "adapt_peak_mib": round(adapt_peak / 2**20, 3),
@@ -79,11 +83,11 @@ def _cost(learner: Learner, batch: Episode, one_task: Episode, many: Episode) ->
 def sinusoid_claims(
     *,
     iterations: int = 12_000,
-    shots: Sequence[int] = (1, 2, 5, 10, 20, 50),
+    shots: Sequence[int] = SHOTS,
     test_tasks: int = 600,
     dissimilarity_tasks: int = 3000,
     validation_tasks: int = 200,
-    checkpoints: int = 8,
+    checkpoints: int = 20,
     seed: int = 0,
     device: str = "cpu",
     log: Callable[[str], None] = print,
@@ -96,17 +100,14 @@ def sinusoid_claims(
       distribution (amplitudes 0.1–10, phases 0–2π), binned by their distance to the nearest
       training sinusoid (:func:`.distance.sinusoid_distance`, bins :data:`DISTANCE_BINS`).
     - *Cost*: validation MSE (``validation_tasks`` tasks, K = 10, seed 1) at about
-      ``checkpoints`` log-spaced points of training, CPU-seconds to reach the MSE every method
-      reaches, peak tensor memory of one training step and of adapting to one task, and
+      ``checkpoints`` log-spaced points of training, training FLOPs and CPU-seconds to reach
+      the MSE every method reaches, peak tensor memory of one training step and of adapting to one task, and
       parameters trained and adapted.
 
     Defaults are the full-size run of ``mtl-tutorial claims``; the book runs a smaller one.
     """
     check_int("iterations", iterations, minimum=1)
-    if len(shots) == 0:
-        raise ValueError("shots must list at least one support-set size, got none")
-    for k in shots:
-        check_int("shots entry", k, minimum=1)
+    check_shots(shots)
     check_int("test_tasks", test_tasks, minimum=2)
     check_int("dissimilarity_tasks", dissimilarity_tasks, minimum=2)
     check_int("validation_tasks", validation_tasks, minimum=2)
