@@ -64,7 +64,7 @@ ALT = {
         "fine-tuning stays high; against the probe it falls below one half.",
     ("claims", "plot_cost(results)"):
         "Validation MSE against training GFLOPs, log scales, for MAML, fine-tuning and the "
-        "linear probe, with the matched level as a dashed line.",
+        "linear probe, with each pair's matched level as a dashed line.",
     ("claims_images", 'plot_claim(results, "data_scarcity")'):
         "Left: glyph accuracy of Prototypical Networks, the linear probe and fine-tuning against K. "
         "Right: Prototypical Networks' accuracy gain over each transfer learner against K.",
@@ -73,7 +73,7 @@ ALT = {
         "Right: Prototypical Networks' gain over each transfer learner by script.",
     ("claims_images", "plot_cost(results)"):
         "Validation accuracy against training GFLOPs (log scale) for Prototypical Networks and the two "
-        "transfer learners, with the matched level as a dashed line.",
+        "transfer learners, with each pair's matched level as a dashed line.",
     ("full_scale_results", 'display(Image(filename=str(RESULTS / "sinusoid.png")))'):
         "Query MSE against adaptation steps for every learner at full scale, with the MAML paper's "
         "numbers for MAML and the pretrained baseline.",

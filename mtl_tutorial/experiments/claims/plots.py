@@ -67,25 +67,25 @@ def plot_claim(results: ClaimResults, claim: str) -> Figure:
 
 def plot_cost(results: ClaimResults) -> Figure:
     """Validation score against training compute (GFLOPs, the unit the cost verdict uses), one
-    line per method, with the level every method reaches (the matched target) as a horizontal
-    line. The untrained network (0 FLOPs) is drawn at 10⁻⁴ of the smallest other point, where the
-    logarithmic axis can show it."""
+    line per method, and each pair's matched level (what :func:`.report.judge` compares at) as a
+    dashed horizontal line. The untrained network (0 FLOPs) is drawn at a third of the first
+    checkpoint's compute, where the logarithmic axis can show it."""
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    spent = {
-        m: [i * results.flops_per_iteration[m] / 1e9 for i in curve.iterations]
-        for m, curve in results.curves.items()
-    }
-    floor = min(g for gflops in spent.values() for g in gflops if g > 0) * 1e-4
+    per = results.flops_per_iteration
+    spent = {m: [i * per[m] / 1e9 for i in curve.iterations] for m, curve in results.curves.items()}
+    floor = min(g for gflops in spent.values() for g in gflops if g > 0) / 3
     for i, (method, curve) in enumerate(results.curves.items()):
         means = curve.scores.double().mean(dim=1)  # the mean, as the matched level is defined
-        ax.plot(
-            [max(g, floor) for g in spent[method]], means, "o-", color=color_of(method, i), label=method, ms=4
-        )
-    ax.axhline(results.matched_target(), color="0.4", lw=1, ls="--", label="matched level")
+        gflops = [max(g, floor) for g in spent[method]]
+        ax.plot(gflops, means, "o-", color=color_of(method, i), label=method, ms=4)
+    pairs = [(m, t) for m in results.meta for t in results.transfer]
+    for (meta, transfer), dashes in zip(pairs, ("--", ":", "-.", (0, (5, 5))), strict=False):
+        level = results.matched_target((meta, transfer))
+        ax.axhline(level, color="0.35", lw=1, ls=dashes, label=f"matched level, {meta} vs {transfer}")
     score = "MSE" if results.metric == "mse" else "accuracy"
     ax.set(xscale="log", xlabel="training GFLOPs", ylabel=f"validation {score} (mean)")
     if results.metric == "mse":
         ax.set_yscale("log")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
