@@ -65,6 +65,12 @@ def _describe(results: ClaimResults, value: MeanCI) -> str:
     return f"{value.mean * 100:+.1f} ± {value.ci95 * 100:.1f} points"
 
 
+def _gflops(flops: float) -> str:
+    """GFLOPs to three significant figures, without an exponent from 100 up (2,990, not 2.99e+03)."""
+    gflops = flops / 1e9
+    return f"{gflops:,.0f}" if gflops >= 100 else f"{gflops:.3g}"
+
+
 def judge(results: ClaimResults, claim: str, meta: str, transfer: str) -> Verdict:
     """The verdict on ``claim`` for ``meta`` against ``transfer`` (see the module's rules)."""
     if claim == "cost":
@@ -77,7 +83,7 @@ def judge(results: ClaimResults, claim: str, meta: str, transfer: str) -> Verdic
         (meta_before, meta_at), (transfer_before, transfer_at) = reached[meta], reached[transfer]
         seconds = {m: results.reach_interval(m, target, "cpu_seconds")[1] for m in (meta, transfer)}
         text = f"to reach {level}: " + ", ".join(
-            f"{m} {at / 1e9:.3g} GFLOPs ({seconds[m]:.2f} CPU-s)"
+            f"{m} {_gflops(at)} GFLOPs ({seconds[m]:.2f} CPU-s)"
             for m, at in ((meta, meta_at), (transfer, transfer_at))
         )
         # decided only when the checkpoints separate them: one had not reached the level by the
