@@ -71,8 +71,7 @@ def plot_cost(results: ClaimResults) -> Figure:
     dashed horizontal line. The untrained network (0 FLOPs) is drawn at a third of the first
     checkpoint's compute, where the logarithmic axis can show it."""
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    per = results.flops_per_iteration
-    spent = {m: [i * per[m] / 1e9 for i in curve.iterations] for m, curve in results.curves.items()}
+    spent = {m: [f / 1e9 for f in results.spent(m)] for m in results.curves}
     floor = min(g for gflops in spent.values() for g in gflops if g > 0) / 3
     for i, (method, curve) in enumerate(results.curves.items()):
         means = curve.scores.double().mean(dim=1)  # the mean, as the matched level is defined

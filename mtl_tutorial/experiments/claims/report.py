@@ -185,9 +185,8 @@ def verdict_table(verdicts: list[Verdict]) -> str:
 def verdict_rows(verdicts: list[Verdict]) -> list[dict]:
     """The verdicts as rows like the others (``metric="verdict"``, ``value`` "holds", "fails" or
     "undecided", ``x`` and ``ci95`` empty, the numbers behind it in ``text``)."""
-    word = VERDICT_WORDS
     return [
         {"claim": v.claim, "benchmark": v.benchmark, "method": f"{v.meta} vs {v.transfer}", "x": None,
-         "metric": "verdict", "value": word[v.holds], "ci95": None, "text": v.text}
+         "metric": "verdict", "value": VERDICT_WORDS[v.holds], "ci95": None, "text": v.text}
         for v in verdicts
     ]  # fmt: skip

@@ -102,6 +102,18 @@ class ClaimResults:
             return max(m.nan_to_num(nan=torch.inf).min().item() for m in means)
         return min(m.nan_to_num(nan=-torch.inf).max().item() for m in means)
 
+    def spent(self, method: str, unit: str = "flops") -> list[float]:
+        """Training spent by ``method`` at each of its checkpoints: FLOPs (``unit="flops"``,
+        iterations × :attr:`flops_per_iteration`) or CPU-seconds (``"cpu_seconds"``, as measured)."""
+        if unit not in ("flops", "cpu_seconds"):
+            raise ValueError(f"unit must be 'flops' or 'cpu_seconds', got {unit!r}")
+        curve = self.curves[method]
+        if unit == "cpu_seconds":
+            return [float(s) for s in curve.cpu_seconds]
+        if method not in self.flops_per_iteration:
+            raise ValueError(f"no FLOPs per iteration recorded for {method!r}; add_cost records them")
+        return [float(i * self.flops_per_iteration[method]) for i in curve.iterations]
+
     def reach_interval(self, method: str, target: float, unit: str = "flops") -> tuple[float, float] | None:
         """Training spent ``(at the last checkpoint short of target, at the first that reaches it)``:
         the learner reached ``target`` somewhere in this interval. ``None`` if it never did; the
@@ -110,20 +122,13 @@ class ClaimResults:
         ``unit`` is ``"flops"`` (default: iterations × :attr:`flops_per_iteration`, the same on
         every machine) or ``"cpu_seconds"`` (as measured during this run).
         """
-        if unit not in ("flops", "cpu_seconds"):
-            raise ValueError(f"unit must be 'flops' or 'cpu_seconds', got {unit!r}")
         curve = self.curves[method]
-        if unit == "flops":
-            if method not in self.flops_per_iteration:
-                raise ValueError(f"no FLOPs per iteration recorded for {method!r}; add_cost records them")
-            spent = [i * self.flops_per_iteration[method] for i in curve.iterations]
-        else:
-            spent = list(curve.cpu_seconds)
+        spent = self.spent(method, unit)
         sign = 1.0 if self.metric == "mse" else -1.0
         index = curve.first_reaching(sign * target, lambda s: sign * s.double().mean().item())
         if index is None:
             return None
-        return (float(spent[index - 1]) if index > 0 else 0.0, float(spent[index]))
+        return (spent[index - 1] if index > 0 else 0.0, spent[index])
 
     def add_cost(self, method: str, target: float, measures: Mapping[str, float]) -> None:
         """Rows of the cost claim for ``method``: its validation score at each checkpoint (``x`` the
@@ -136,14 +141,15 @@ class ClaimResults:
             raise ValueError(f"measures must include 'train_flops_per_iteration', got {sorted(measures)}")
         self.flops_per_iteration[method] = int(measures["train_flops_per_iteration"])
         curve = self.curves[method]
-        for iteration, cpu, scores in zip(curve.iterations, curve.cpu_seconds, curve.scores, strict=True):
+        checkpoints = zip(curve.iterations, curve.cpu_seconds, self.spent(method), curve.scores, strict=True)
+        for iteration, cpu, flops, scores in checkpoints:
             finite = bool(torch.isfinite(scores).all())
             summary = mean_ci(scores) if finite else None
             self.rows.append({
                 "claim": "cost", "benchmark": self.benchmark, "method": method, "x": iteration,
                 "metric": f"validation_{self.metric}", "value": round(summary.mean, 4) if summary else None,
                 "ci95": round(summary.ci95, 4) if summary else None, "cpu_seconds": round(cpu, 3),
-                "gflops": round(iteration * self.flops_per_iteration[method] / 1e9, 3),
+                "gflops": round(flops / 1e9, 3),
             })  # fmt: skip
         flops = self.reach_interval(method, target, "flops")
         seconds = self.reach_interval(method, target, "cpu_seconds")
