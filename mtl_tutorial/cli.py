@@ -167,6 +167,31 @@ def _claims(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cache(args: argparse.Namespace) -> int:
+    from .recipes import RECIPES, cache_entries, clear_cache, models_dir, recipe, train_recipe
+
+    if args.action == "list":
+        print(f"trained-model cache: {models_dir()}")
+        for path in cache_entries():
+            print(f"  {path.name}  ({path.stat().st_size / 2**20:.2f} MiB)")
+        print("recipes:")
+        for name, known in RECIPES.items():
+            print(f"  {name}: {known.description}")
+        return 0
+    if args.action == "clear":
+        for name in args.names:
+            recipe(name)  # an unknown name is an error, not a silent no-op
+        removed = clear_cache(names=args.names)
+        print(f"removed {len(removed)} file(s) from {models_dir()}")
+        return 0
+    for name in args.names or list(RECIPES):  # train
+        started = time.perf_counter()
+        model = train_recipe(name, device=args.device, progress=args.progress)
+        source = "already cached" if model.from_cache else "trained and cached"
+        print(f"{name}: {source} ({time.perf_counter() - started:.1f} s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mtl-tutorial", description="Run the book's experiments at full scale."
@@ -226,6 +251,21 @@ def build_parser() -> argparse.ArgumentParser:
     claims.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     claims.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     claims.set_defaults(run=_claims)
+
+    cache = commands.add_parser("cache", help="the trained-model cache the book's chapters share")
+    cache.add_argument("action", choices=["list", "clear", "train"],
+                       help="list: the cached files and the recipes; clear: delete cached models (all, or "
+                       "those of the recipes named); train: train the recipes named (default: all) "
+                       "unless cached")  # fmt: skip
+    cache.add_argument("names", nargs="*", help="recipe names (default: all)")
+    cache.add_argument("--device", default="cpu", help="cpu (default) or cuda; part of the cache key")
+    cache.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bars when training (default: on, unless MTL_TUTORIAL_PROGRESS=0)",
+    )
+    cache.set_defaults(run=_cache)
     return parser
 
 

@@ -160,6 +160,23 @@ class Learner(ABC):
                 self._optimizer = torch.optim.Adam(params, lr=self.lr)
         return self._optimizer
 
+    def state_dict(self) -> dict[str, dict[str, Tensor]]:
+        """The learned state: each trainable module's ``state_dict``, by name (see
+        :meth:`trainable_modules`); what the trained-model cache stores."""
+        return {name: module.state_dict() for name, module in self.trainable_modules().items()}
+
+    def load_state_dict(self, state: Mapping[str, Mapping[str, Tensor]]) -> None:
+        """Restore what :meth:`state_dict` returned, into a learner built with the same settings.
+
+        Raises:
+            ValueError: when the modules' names differ from this learner's.
+        """
+        modules = self.trainable_modules()
+        if set(state) != set(modules):
+            raise ValueError(f"state holds modules {sorted(state)}, this learner has {sorted(modules)}")
+        for name, module in modules.items():
+            module.load_state_dict(state[name])
+
     def config(self) -> dict[str, Any]:
         """The learner's settings, stored with checkpoints to refuse resuming a different run."""
         return {"learner": type(self).__name__, "lr": self.lr}

@@ -117,5 +117,20 @@ class SupervisedPretraining:
             flat = self.backbone(x.to(self.device).reshape(tasks * points, *x.shape[2:]))
         return flat.reshape(tasks, points, -1)
 
+    def state_dict(self) -> dict[str, dict[str, Tensor]]:
+        """The backbone's and the pretraining head's ``state_dict``; what the model cache stores."""
+        if not self.fitted:
+            raise ValueError("the backbone is not pretrained yet: call fit() first")
+        return {"backbone": self.backbone.state_dict(), "head": self.head.state_dict()}
+
+    def load_state_dict(self, state: dict[str, dict[str, Tensor]]) -> None:
+        """Restore :meth:`state_dict`'s output; the head is rebuilt with the saved shape."""
+        if set(state) != {"backbone", "head"}:
+            raise ValueError(f"state must hold 'backbone' and 'head', got {sorted(state)}")
+        self.backbone.load_state_dict(state["backbone"])
+        weight = state["head"]["weight"]
+        self.head = nn.Linear(weight.shape[1], weight.shape[0]).to(self.device, weight.dtype)
+        self.head.load_state_dict(state["head"])
+
     def config(self) -> dict[str, Any]:
         return {"lr": self.lr, "batch_size": self.batch_size}
