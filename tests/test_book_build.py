@@ -42,6 +42,7 @@ def build(book: Path) -> subprocess.CompletedProcess:
     return subprocess.run(["bash", str(BUILD), str(book)], capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_a_raising_notebook_fails_the_build_every_time(tmp_path):
     shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
     (tmp_path / "book").mkdir()

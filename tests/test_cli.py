@@ -9,6 +9,7 @@ from mtl_tutorial.cli import main
 from mtl_tutorial.experiments import SinusoidBudget
 
 
+@pytest.mark.slow
 def test_reproduce_sinusoid_writes_one_row_per_method_and_step_count(tmp_path, capsys):
     path, figure = tmp_path / "rows.json", tmp_path / "figure.png"
     code = main(
@@ -44,6 +45,7 @@ def test_budgets_scale_and_the_paper_budget_is_70000():
         SinusoidBudget().scaled(0)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None, reason="needs a C++ compiler")
 @pytest.mark.parametrize("learner_class", [MAML, MetaSGD])
 def test_compiled_meta_gradient_equals_the_eager_one(learner_class):
@@ -57,6 +59,7 @@ def test_compiled_meta_gradient_equals_the_eager_one(learner_class):
     torch.testing.assert_close(gradients[1], gradients[0], rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.slow
 def test_compare_glyphs_writes_the_table_rows(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("MTL_TUTORIAL_CACHE", str(tmp_path / "cache"))
     path = tmp_path / "glyphs.json"

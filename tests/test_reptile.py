@@ -1,3 +1,4 @@
+import pytest
 import torch
 from torch import nn
 
@@ -38,6 +39,7 @@ def test_annealing_goes_linearly_to_zero():
     assert abs(reptile.outer_step_size(99, 100) - 0.001) < 1e-12
 
 
+@pytest.mark.slow
 def test_reptile_learns_an_initialisation_that_adapts():
     seed_everything(0)
     reptile = Reptile(MLP(), inner_lr=0.02, inner_steps=10)

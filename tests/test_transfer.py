@@ -6,6 +6,7 @@ from mtl_tutorial import MLP, Episode, FineTuning, SinusoidTasks, seed_everythin
 from mtl_tutorial.transfer import RidgeProbe
 
 
+@pytest.mark.slow
 def test_pretraining_lowers_the_pooled_loss():
     seed_everything(0)
     learner = FineTuning(MLP())
@@ -26,6 +27,7 @@ def test_fine_tuning_starts_from_the_pretrained_weights():
         assert torch.equal(start[name][0], p)  # ... and adaptation starts from the changed ones
 
 
+@pytest.mark.slow
 def test_fine_tuning_lowers_the_support_loss_and_leaves_the_pretrained_model_untouched():
     seed_everything(0)
     learner = FineTuning(MLP(), adapt_lr=0.01)
