@@ -45,3 +45,31 @@ def setup_chapter(
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was asked for, but CUDA is not available here; use 'cpu'")
     return device
+
+
+#: A notebook's time budget on a 2-core CPU, run alone, when it must train its models ...
+BUDGET_COLD_SECONDS = 120.0
+#: ... and when every model it uses is already in the trained-model cache.
+BUDGET_CACHED_SECONDS = 15.0
+
+
+def execution_rows(report: dict[str, dict]) -> list[dict]:
+    """One row per notebook of the book's execution report (``_build/executed/report.json``,
+    written by the notebook tests): its time, the models it trained and loaded, and its budget.
+
+    ``own_seconds`` leaves out the time spent waiting for another process that was training a
+    model this notebook then loaded (notebooks are executed two at a time). A notebook whose
+    every model came from the cache has the cached budget; any other, the cold one.
+    """
+    rows = []
+    for notebook, entry in sorted(report.items()):
+        models = entry.get("models", [])
+        trained = sorted({m["entry"] for m in models if not m["from_cache"]})
+        loaded = sorted({m["entry"] for m in models if m["from_cache"]} - set(trained))
+        waited = sum(m["seconds"] for m in models if m["from_cache"])
+        own = max(0.0, entry["seconds"] - waited)
+        budget = BUDGET_CACHED_SECONDS if models and not trained else BUDGET_COLD_SECONDS
+        rows.append({"notebook": notebook, "seconds": entry["seconds"], "own_seconds": round(own, 1),
+                     "trained": trained, "loaded": loaded, "budget": budget,
+                     "passed": entry.get("passed", True)})  # fmt: skip
+    return rows
