@@ -15,10 +15,12 @@ from mtl_tutorial.recipes import (
     cache_entries,
     cache_key,
     cached,
+    cached_call,
     clear_cache,
     recipe,
     store,
     train_recipe,
+    untrained,
 )
 
 
@@ -221,3 +223,25 @@ def test_cache_command_lists_trains_and_clears(tmp_path, tiny_recipe, monkeypatc
     assert cli.main(["cache", "clear", "no_such_recipe"]) == 2
     assert cli.main(["cache", "clear"]) == 0
     assert cache_entries(tmp_path) == []
+
+
+def test_untrained_is_the_recipes_start(tiny_recipe, tmp_path):
+    start = untrained("tiny_maml")
+    again = untrained("tiny_maml")
+    pairs = zip(start.model.parameters(), again.model.parameters(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)
+
+
+EXPERIMENT_CALLS = []
+
+
+def _experiment(scale: float) -> dict:
+    EXPERIMENT_CALLS.append(scale)
+    return {"score": torch.tensor([scale])}
+
+
+def test_cached_call_runs_an_experiment_once_per_argument(tmp_path):
+    EXPERIMENT_CALLS.clear()
+    results = [cached_call("experiment", _experiment, cache_dir=tmp_path, scale=s) for s in (2.0, 2.0, 3.0)]
+    assert EXPERIMENT_CALLS == [2.0, 3.0]
+    assert [r["score"].item() for r in results] == [2.0, 2.0, 3.0]

@@ -12,13 +12,16 @@ next to the glyph data (``$MTL_TUTORIAL_CACHE``, else ``~/.cache/mtl_tutorial``)
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
 from .catalogue import RECIPES, Recipe
-from .store import Lookup, cache_entries, cache_key, cached, clear_cache, models_dir
+from .store import Lookup, cache_entries, cache_key, cached, clear_cache, models_dir, package_files
+
+T = TypeVar("T")
 
 #: Set to ``0`` to hide the progress bar of a recipe being trained (the book's build does).
 PROGRESS_VARIABLE = "MTL_TUTORIAL_PROGRESS"
@@ -88,6 +91,42 @@ def trained(name: str, **kwargs: Any) -> Any:
     return train_recipe(name, **kwargs).learner
 
 
+def untrained(name: str, *, device: str = "cpu") -> Any:
+    """Recipe ``name``'s learner before training: the same network, settings and initial weights
+    (for before-and-after comparisons)."""
+    chosen = recipe(name)
+    return chosen.build(chosen.settings, device)
+
+
+def cached_call(
+    name: str,
+    function: Callable[..., T],
+    /,
+    *,
+    safe_types: Sequence[type] = (),
+    cache_dir: str | os.PathLike | None = None,
+    **kwargs: Any,
+) -> T:
+    """``function(**kwargs)``, computed once and then read from the cache.
+
+    For experiments a chapter runs whole (training several learners and scoring them): the
+    result is cached under ``name`` and the keyword arguments, keyed also by the source of the
+    whole package (any change to the package computes it again), like the trained models.
+
+    Args:
+        name: the entry's name in the cache.
+        function: the experiment; it must be deterministic for its arguments (seeded).
+        safe_types: the classes its result is made of, beyond tensors and plain containers
+            (e.g. the dataclass it returns); they are allowed when loading with ``weights_only``.
+        cache_dir: the cache's root (default as for :func:`train_recipe`).
+        **kwargs: the experiment's arguments, JSON-serialisable.
+    """
+    settings = {"function": f"{function.__module__}.{function.__qualname__}", "kwargs": kwargs}
+    lookup = cached(name, settings, lambda: {"result": function(**kwargs)}, code=package_files(),
+                    cache_dir=cache_dir, safe_types=safe_types)  # fmt: skip
+    return lookup.payload["result"]
+
+
 __all__ = [
     "PROGRESS_VARIABLE",
     "RECIPES",
@@ -97,9 +136,11 @@ __all__ = [
     "cache_entries",
     "cache_key",
     "cached",
+    "cached_call",
     "clear_cache",
     "models_dir",
     "recipe",
     "train_recipe",
     "trained",
+    "untrained",
 ]

@@ -16,6 +16,7 @@ from .. import adaptation, learner
 from ..meta import MAML, MetaSGD, ProtoNet, TaskConditioned
 from ..models import MLP, Conv4, FiLMNetwork
 from ..tasks import FewShotTasks, GlyphConfig, SinusoidTasks, load_glyphs
+from ..tasks import episode as episodes
 from ..tasks import glyphs as glyph_data
 from ..training import loop, seed_everything
 from ..transfer import FineTuning, SupervisedPretraining
@@ -44,7 +45,7 @@ class Recipe:
 
     def key_code(self) -> tuple[object, ...]:
         """Everything whose source code the cached weights depend on."""
-        return (*self.code, loop, adaptation, learner, _module_marker)
+        return (*self.code, loop, adaptation, learner, episodes, _module_marker)
 
     def key_settings(self, device: str) -> dict[str, Any]:
         """The settings the cache key is made of: the recipe's, the device type and, for

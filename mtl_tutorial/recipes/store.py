@@ -42,11 +42,19 @@ def models_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     return Path(cache_dir or default_cache_dir()) / "models"
 
 
+def package_files() -> list[Path]:
+    """Every source file of the package (for results that depend on much of it)."""
+    return sorted(PACKAGE_ROOT.rglob("*.py"))
+
+
 def source_files(objects: Sequence[object]) -> list[Path]:
-    """The package's source files that define ``objects`` (modules, classes, functions) and,
-    for classes, their base classes: the code whose change makes a cached result stale."""
+    """The package's source files that define ``objects`` (modules, classes, functions, or paths)
+    and, for classes, their base classes: the code whose change makes a cached result stale."""
     files: set[Path] = set()
     for obj in objects:
+        if isinstance(obj, Path):
+            files.add(obj.resolve())
+            continue
         targets = obj.__mro__ if isinstance(obj, type) else (obj,)
         for target in targets:
             try:
