@@ -45,3 +45,20 @@ def test_bad_settings_are_refused(restore_torch, kwargs, message):
 def test_cuda_without_a_gpu_is_refused(restore_torch):
     with pytest.raises(ValueError, match="CUDA is not available"):
         setup_chapter(device="cuda")
+
+
+def test_execution_rows_pick_the_budget_from_where_the_models_came_from():
+    from mtl_tutorial.book import BUDGET_CACHED_SECONDS, BUDGET_COLD_SECONDS, execution_rows
+
+    report = {
+        "book/a.ipynb": {"seconds": 50.0, "models": [{"entry": "m", "from_cache": False, "seconds": 40.0}]},
+        "book/b.ipynb": {"seconds": 30.0, "models": [{"entry": "m", "from_cache": True, "seconds": 25.0}]},
+        "book/c.ipynb": {"seconds": 4.0, "models": []},
+    }
+    rows = {r["notebook"]: r for r in execution_rows(report)}
+    assert rows["book/a.ipynb"]["trained"] == ["m"] and rows["book/a.ipynb"]["budget"] == BUDGET_COLD_SECONDS
+    assert rows["book/a.ipynb"]["own_seconds"] == 50.0  # training is the notebook's own work
+    # b waited 25 s for another notebook to train "m", then loaded it: its own time is 5 s
+    assert rows["book/b.ipynb"]["loaded"] == ["m"] and rows["book/b.ipynb"]["budget"] == BUDGET_CACHED_SECONDS
+    assert rows["book/b.ipynb"]["own_seconds"] == 5.0
+    assert rows["book/c.ipynb"]["budget"] == BUDGET_COLD_SECONDS
