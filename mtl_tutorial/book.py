@@ -58,8 +58,9 @@ def execution_rows(report: dict[str, dict]) -> list[dict]:
     written by the notebook tests): its time, the models it trained and loaded, and its budget.
 
     ``own_seconds`` leaves out the time spent waiting for another process that was training a
-    model this notebook then loaded (notebooks are executed two at a time). A notebook whose
-    every model came from the cache has the cached budget; any other, the cold one.
+    model this notebook then loaded (notebooks are executed two at a time). A notebook that
+    trained a model (or ran an experiment not yet cached) has the cold budget; one whose models
+    all came from the cache, or that needs none, the cached one.
     """
     rows = []
     for notebook, entry in sorted(report.items()):
@@ -68,7 +69,7 @@ def execution_rows(report: dict[str, dict]) -> list[dict]:
         loaded = sorted({m["entry"] for m in models if m["from_cache"]} - set(trained))
         waited = sum(m["seconds"] for m in models if m["from_cache"])
         own = max(0.0, entry["seconds"] - waited)
-        budget = BUDGET_CACHED_SECONDS if models and not trained else BUDGET_COLD_SECONDS
+        budget = BUDGET_COLD_SECONDS if trained else BUDGET_CACHED_SECONDS
         rows.append({"notebook": notebook, "seconds": entry["seconds"], "own_seconds": round(own, 1),
                      "trained": trained, "loaded": loaded, "budget": budget,
                      "passed": entry.get("passed", True)})  # fmt: skip
