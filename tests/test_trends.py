@@ -1,13 +1,20 @@
-"""The measurements of the trends chapter: checkpointed training, cost per iteration, meta-gradient cost."""
+"""The measurements of the trends chapter: checkpointed training, cost per iteration, meta-gradient cost.
 
-import time
+No test here depends on the speed of the machine: costs are checked in FLOPs and bytes, and the
+seconds the module records are checked against a fake clock that only the tests advance.
+"""
+
+import types
 
 import pytest
 import torch
 
 from mtl_tutorial import MAML, MLP, Reptile, SinusoidTasks, query_mse, seed_everything
+from mtl_tutorial.evaluation import count_flops
+from mtl_tutorial.experiments import trends
 from mtl_tutorial.experiments.trends import (
     TrainingCurve,
+    flops_per_iteration,
     meta_gradient_cost,
     seconds_per_iteration,
     train_with_checkpoints,
@@ -31,6 +38,47 @@ def small_reptile() -> Reptile:
 
 def score(learner):
     return query_mse(learner, TEST, steps=(0, 2))
+
+
+class FakeClock:
+    """Stands in for the ``time`` module of :mod:`mtl_tutorial.experiments.trends`: both of its
+    clocks read ``now``, which moves only when a test calls :meth:`advance`."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def advance(self, seconds):
+        self.now += seconds
+
+    def __deepcopy__(self, memo):  # copies of a learner (seconds_per_iteration's) share the clock
+        return self
+
+    def module(self):
+        return types.SimpleNamespace(perf_counter=lambda: self.now, process_time=lambda: self.now)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(trends, "time", fake.module())
+    return fake
+
+
+class TickingMAML(MAML):
+    """MAML whose every training iteration takes ``tick`` seconds of the fake clock."""
+
+    def __init__(self, clock, tick, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.clock, self.tick = clock, tick
+
+    def training_loss(self, episode):
+        self.clock.advance(self.tick)
+        return super().training_loss(episode)
+
+
+def ticking_maml(clock, tick=1.0):
+    seed_everything(0)
+    return TickingMAML(clock, tick, MLP(hidden=(16,)), inner_lr=0.05)
 
 
 @pytest.mark.parametrize("make", [small_maml, small_reptile])
@@ -60,23 +108,22 @@ def test_each_checkpoint_scores_the_learner_after_that_many_iterations():
     assert curve.scores[-1, 1].mean() < curve.scores[0, 1].mean()
 
 
-def test_recorded_seconds_exclude_the_scoring():
+def test_recorded_seconds_exclude_the_scoring(clock):
     def slow_score(learner):
-        time.sleep(0.2)
+        clock.advance(100.0)  # scoring "takes" 100 s of the fake clock, each iteration 1 s
         return score(learner)
 
     curve = train_with_checkpoints(
-        small_maml(), TASKS, checkpoints=[0, 1, 2, 3], evaluate=slow_score, meta_batch_size=2
+        ticking_maml(clock), TASKS, checkpoints=[0, 1, 2, 3], evaluate=slow_score, meta_batch_size=2
     )
-    assert curve.seconds[0] == 0.0
-    assert all(a <= b for a, b in zip(curve.seconds[:-1], curve.seconds[1:], strict=True))
-    assert curve.seconds[-1] < 0.2  # three tiny iterations; 0.8 s of scoring left out
+    assert curve.seconds == [0.0, 1.0, 2.0, 3.0]
+    assert curve.cpu_seconds == [0.0, 1.0, 2.0, 3.0]
 
 
-def test_a_run_without_checkpoint_zero_starts_scoring_later():
-    curve = train_with_checkpoints(small_maml(), TASKS, checkpoints=[2, 5], evaluate=score)
+def test_a_run_without_checkpoint_zero_starts_scoring_later(clock):
+    curve = train_with_checkpoints(ticking_maml(clock), TASKS, checkpoints=[2, 5], evaluate=score)
     assert curve.iterations == [2, 5] and curve.scores.shape[0] == 2
-    assert 0 < curve.seconds[0] <= curve.seconds[1]
+    assert curve.seconds == [2.0, 5.0]  # counted from the start of training
 
 
 @pytest.mark.parametrize("checkpoints", [[], [0, 5, 5], [4, 2], [-1, 3]])
@@ -97,37 +144,86 @@ def test_first_reaching_finds_the_first_checkpoint_at_or_below_the_threshold():
     assert curve.first_reaching(0.1, mean) is None
 
 
-class SleepyMAML(MAML):
-    """MAML whose every training iteration also sleeps: a learner of known extra cost."""
-
-    def training_loss(self, episode):
-        time.sleep(0.01)
-        return super().training_loss(episode)
-
-
-def test_seconds_per_iteration_ranks_costs_and_leaves_the_learners_untrained():
-    fast, sleepy = small_maml(), SleepyMAML(MLP(hidden=(16,)))
-    before = flat_params(fast.model)
-    cost = seconds_per_iteration({"fast": fast, "sleepy": sleepy}, TASKS, repeats=5)
-    assert cost["sleepy"] >= 0.01  # a sleep only ever lasts at least as long as asked
-    assert cost["sleepy"] > cost["fast"] > 0
-    assert torch.equal(before, flat_params(fast.model))  # copies were timed, not the originals
+def test_seconds_per_iteration_reads_the_clock_per_iteration_and_leaves_the_learners_untrained(clock):
+    free, ticking = small_maml(), ticking_maml(clock, tick=0.01)
+    before = flat_params(free.model)
+    cost = seconds_per_iteration({"free": free, "ticking": ticking}, TASKS, iterations=2, repeats=3)
+    assert cost == {"free": 0.0, "ticking": pytest.approx(0.01)}
+    assert torch.equal(before, flat_params(free.model))  # copies were timed, not the originals
     with pytest.raises(ValueError, match="at least one learner"):
         seconds_per_iteration({}, TASKS)
 
 
-def test_meta_gradient_memory_grows_with_inner_steps_only_at_second_order():
-    costs = {k: meta_gradient_cost((16, 16), inner_steps=k, meta_batch_size=5, repeats=1) for k in (1, 3, 6)}
+def test_flops_per_iteration_is_one_training_step_of_a_copy():
+    maml, reptile = small_maml(), small_reptile()
+    before = {"maml": flat_params(maml.model), "reptile": flat_params(reptile.model)}
+    flops = flops_per_iteration({"maml": maml, "reptile": reptile}, TASKS, meta_batch_sizes={"maml": 4})
+    # the originals are untouched: not trained, no optimiser created
+    assert torch.equal(before["maml"], flat_params(maml.model)) and maml._optimizer is None
+    assert torch.equal(before["reptile"], flat_params(reptile.model))
+    # MAML's iteration is its training loss and backward (the Adam step has no matrix products)
+    batch = TASKS.sample(4, seed=0)
+    assert flops["maml"] == count_flops(lambda: small_maml().training_loss(batch).backward())
+    assert flops["reptile"] > 0 and set(flops) == {"maml", "reptile"}
+
+
+def test_first_order_maml_counts_fewer_flops_than_second_order():
+    seed_everything(0)
+    learners = {
+        "second": MAML(MLP(hidden=(16,)), inner_lr=0.05),
+        "first": MAML(MLP(hidden=(16,)), inner_lr=0.05, first_order=True),
+    }
+    flops = flops_per_iteration(learners, TASKS, meta_batch_sizes={"second": 4, "first": 4})
+    assert 0 < flops["first"] < flops["second"]
+
+
+@pytest.mark.parametrize("make", [small_maml, small_reptile])
+def test_flops_double_when_the_meta_batch_doubles(make):
+    flops = flops_per_iteration({"4": make(), "8": make()}, TASKS, meta_batch_sizes={"4": 4, "8": 8})
+    assert flops["8"] == 2 * flops["4"]
+
+
+def test_reptile_flops_grow_with_its_inner_steps():
+    def reptile(steps):
+        seed_everything(0)
+        return Reptile(MLP(hidden=(16,)), inner_lr=0.02, inner_steps=steps, outer_lr=0.5)
+
+    flops = flops_per_iteration({"3": reptile(3), "6": reptile(6)}, TASKS)
+    assert flops["6"] > flops["3"]
+
+
+def test_flops_per_iteration_refuses_no_learners():
+    with pytest.raises(ValueError, match="at least one learner"):
+        flops_per_iteration({}, TASKS)
+
+
+@pytest.fixture(scope="module")
+def costs():
+    """Meta-gradient costs of a small network after 1, 3 and 6 inner steps, by step count."""
+    return {k: meta_gradient_cost((16, 16), inner_steps=k, meta_batch_size=5, repeats=1) for k in (1, 3, 6)}
+
+
+def test_meta_gradient_memory_grows_with_inner_steps_only_at_second_order(costs):
     second = [costs[k]["second-order"].peak_bytes for k in (1, 3, 6)]
     first = [costs[k]["first-order"].peak_bytes for k in (1, 3, 6)]
     assert second[0] < second[1] < second[2]
     assert first[1] == first[2]  # a finished first-order step is freed
     assert second[2] > 2 * first[2]
-    assert all(c[order].seconds > 0 for c in costs.values() for order in c)
     with pytest.raises(ValueError, match="inner_steps"):
         meta_gradient_cost(inner_steps=0)
     with pytest.raises(ValueError, match="repeats"):
         meta_gradient_cost(repeats=0)
+
+
+def test_meta_gradient_flops_grow_with_inner_steps_and_cost_more_at_second_order(costs):
+    second = [costs[k]["second-order"].flops for k in (1, 3, 6)]
+    first = [costs[k]["first-order"].flops for k in (1, 3, 6)]
+    assert 0 < first[0] < first[1] < first[2]
+    assert second[0] < second[1] < second[2]
+    assert all(s > f for s, f in zip(second, first, strict=True))
+    # the count is of one meta-gradient, so it is proportional to the tasks of the meta-batch
+    double = meta_gradient_cost((16, 16), inner_steps=3, meta_batch_size=10, repeats=1)
+    assert double["second-order"].flops == 2 * second[1]
 
 
 def test_pretraining_can_be_scored_during_its_run():
@@ -143,4 +239,4 @@ def test_pretraining_can_be_scored_during_its_run():
     )  # fmt: skip
     assert curve.iterations == [1, 3] and len(curve.losses) == 3
     assert curve.scores.tolist() == [[1.0], [1.0]]  # scored during the run, with its head in place
-    assert 0 < curve.cpu_seconds[0] <= curve.cpu_seconds[1]
+    assert len(curve.cpu_seconds) == 2

@@ -4,6 +4,7 @@ from .sinusoid import PAPER_SINUSOID_K5, SinusoidBudget, reproduce_sinusoid
 from .trends import (
     MetaGradientCost,
     TrainingCurve,
+    flops_per_iteration,
     meta_gradient_cost,
     seconds_per_iteration,
     train_with_checkpoints,
@@ -14,6 +15,7 @@ __all__ = [
     "MetaGradientCost",
     "SinusoidBudget",
     "TrainingCurve",
+    "flops_per_iteration",
     "meta_gradient_cost",
     "reproduce_sinusoid",
     "seconds_per_iteration",

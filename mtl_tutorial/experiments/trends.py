@@ -1,18 +1,21 @@
-"""Measurements for the book's chapter on trends (source §5): error against training time, and the
-cost of one meta-gradient as networks and inner loops grow.
+"""Measurements for the book's chapter on trends (source §5): error against training compute, and
+the cost of one meta-gradient as networks and inner loops grow.
 
 - :func:`train_with_checkpoints` trains a learner once, scoring it at chosen iterations on fixed
   tasks (through ``fit``'s ``callback``), and records how many seconds of training each score
-  cost (scoring excluded).
+  cost (scoring excluded), for display.
+- :func:`flops_per_iteration` counts the floating-point operations of one training iteration of
+  several learners: a cost that depends only on the computation, the same on every machine.
 - :func:`seconds_per_iteration` times single training iterations of several learners in turn,
-  keeping the fastest repeat of each: a cost per iteration that a shared, busy machine inflates
-  far less than the wall time of a whole run.
-- :func:`meta_gradient_cost` measures the wall time (fastest of repeats) and the peak tensor
-  memory of one MAML meta-gradient, second and first order.
+  keeping the fastest repeat of each: what an iteration costs on this machine, for display.
+- :func:`meta_gradient_cost` counts the FLOPs and the peak tensor memory of one MAML
+  meta-gradient, second and first order, and times it (fastest of repeats, for display).
 
-Why the fastest repeat: other processes can only ever slow a computation down, so the minimum
-over repeats is the estimate of its own cost that they disturb least (the advice of Python's
-``timeit`` documentation). On a quiet machine the minimum and the median nearly agree.
+Claims about cost rest on FLOPs, bytes and parameter counts, never on seconds: seconds depend on
+the machine and on what else runs on it, and include per-operation overhead (Python, dispatch,
+launching many small kernels) that FLOPs do not count. Where seconds are shown, the fastest
+repeat is the estimate that other processes disturb least (they can only ever slow a computation
+down; the advice of Python's ``timeit`` documentation).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import torch
 from torch import Tensor
 
 from .._checks import check_int
-from ..evaluation import peak_tensor_memory
+from ..evaluation import count_flops, peak_tensor_memory
 from ..learner import Learner
 from ..meta import MAML
 from ..models import MLP
@@ -40,7 +43,7 @@ class TrainingCurve:
     Attributes:
         iterations: the training iterations completed at each checkpoint, increasing.
         seconds: wall time of training (task sampling and updates, not scoring) up to each
-            checkpoint, in seconds.
+            checkpoint, in seconds, on this machine: for display, never for asserting.
         scores: what ``evaluate`` returned at each checkpoint, stacked along a first dimension
             of length ``len(iterations)``.
         losses: the training loss of every iteration.
@@ -141,6 +144,54 @@ def train_with_checkpoints(
     )
 
 
+def flops_per_iteration(
+    learners: Mapping[str, Learner],
+    tasks: TaskSource,
+    *,
+    meta_batch_sizes: Mapping[str, int] | None = None,
+    seed: int = 0,
+) -> dict[str, int]:
+    """FLOPs of one training iteration of each learner, counted with
+    :func:`~mtl_tutorial.evaluation.count_flops`.
+
+    One iteration is one call ``fit(tasks, iterations=1, ...)`` on a deep copy of the learner (the
+    originals, their parameters and optimiser state are untouched): for the gradient-based
+    learners, the training loss on one meta-batch, its backward pass and the optimiser step; for
+    Reptile, whose ``fit`` moves the parameters itself, its inner loops and its outer update. The
+    count covers matrix products and convolutions, forward and backward; element-wise work and
+    per-operation overhead are not counted, so the count is the same on every machine, unlike
+    :func:`seconds_per_iteration`. For tasks of fixed shapes (all of the package's task sources)
+    every iteration costs the same, so ``n`` iterations cost ``n`` times this.
+
+    Args:
+        learners: the learners to count, by name.
+        tasks: the task distribution to train on.
+        meta_batch_sizes: tasks per iteration, by name; a learner not named uses its ``fit``'s
+            default (25 for the gradient-based learners, 5 for Reptile).
+        seed: seed of the training tasks (default 0).
+
+    Returns:
+        FLOPs per iteration, by name.
+
+    Raises:
+        ValueError: if ``learners`` is empty.
+    """
+    if not learners:
+        raise ValueError("learners must hold at least one learner, got none")
+    check_int("seed", seed, minimum=0)
+    sizes = dict(meta_batch_sizes or {})
+    flops: dict[str, int] = {}
+    for name, learner in learners.items():
+        twin = copy.deepcopy(learner)
+        kwargs = {"meta_batch_size": sizes[name]} if name in sizes else {}
+
+        def one_iteration(twin: Learner = twin, kwargs: dict[str, int] = kwargs) -> None:
+            twin.fit(tasks, iterations=1, seed=seed, progress=False, **kwargs)
+
+        flops[name] = count_flops(one_iteration)
+    return flops
+
+
 def seconds_per_iteration(
     learners: Mapping[str, Learner],
     tasks: TaskSource,
@@ -150,7 +201,9 @@ def seconds_per_iteration(
     meta_batch_sizes: Mapping[str, int] | None = None,
     seed: int = 0,
 ) -> dict[str, float]:
-    """Seconds per training iteration of each learner: the fastest of ``repeats`` timings.
+    """Seconds per training iteration of each learner on this machine: the fastest of ``repeats``
+    timings. For showing, never for asserting: the figures depend on the machine and its load,
+    and include per-operation overhead; compare costs with :func:`flops_per_iteration`.
 
     Each learner is copied first (the originals are not trained). Every repeat times
     ``iterations`` iterations of each learner in turn (a call of ``fit``, so its small fixed
@@ -190,10 +243,17 @@ def seconds_per_iteration(
 
 @dataclass(frozen=True)
 class MetaGradientCost:
-    """Cost of one meta-gradient: wall time (fastest of the repeats) and peak tensor memory."""
+    """Cost of one meta-gradient.
+
+    Attributes:
+        seconds: wall time on this machine, the fastest of the repeats; for display only.
+        peak_bytes: peak tensor memory (:func:`~mtl_tutorial.evaluation.peak_tensor_memory`).
+        flops: floating-point operations (:func:`~mtl_tutorial.evaluation.count_flops`).
+    """
 
     seconds: float
     peak_bytes: int
+    flops: int
 
 
 def meta_gradient_cost(
@@ -205,7 +265,7 @@ def meta_gradient_cost(
     repeats: int = 7,
     seed: int = 0,
 ) -> dict[str, MetaGradientCost]:
-    """Time and peak tensor memory of one MAML meta-gradient, second order and first order.
+    """FLOPs, peak tensor memory and time of one MAML meta-gradient, second and first order.
 
     The network is an :class:`~mtl_tutorial.MLP` with hidden widths ``hidden`` (default the MAML
     paper's ``(40, 40)``), on the CPU; the meta-gradient is ``meta_loss(episode).backward()`` for
@@ -213,11 +273,12 @@ def meta_gradient_cost(
     (default 10), after ``inner_steps`` inner steps of size 0.01 (default 1). Both orders start
     from the same weights and see the same tasks.
 
-    Time is the fastest of ``repeats`` timings (default 7), taken in turn for the two orders
-    (after one untimed warm-up each) so that load from other processes affects both alike.
-    Memory is :func:`~mtl_tutorial.evaluation.peak_tensor_memory` of one more meta-gradient:
-    tensor storage alive at its worst moment beyond what existed before, which does not depend
-    on the machine, the device or other processes.
+    FLOPs are :func:`~mtl_tutorial.evaluation.count_flops` of one more meta-gradient (forward and
+    backward matrix products). Memory is :func:`~mtl_tutorial.evaluation.peak_tensor_memory` of
+    one more: tensor storage alive at its worst moment beyond what existed before. Neither depends
+    on the machine, the device or other processes. Time, for display only, is the fastest of
+    ``repeats`` timings (default 7), taken in turn for the two orders (after one untimed warm-up
+    each) so that load from other processes affects both alike.
 
     Returns:
         ``{"second-order": cost, "first-order": cost}``.
@@ -251,6 +312,10 @@ def meta_gradient_cost(
             if repeat > 0:  # the first round is a warm-up
                 times[name].append(time.perf_counter() - began)
     return {
-        name: MetaGradientCost(min(times[name]), peak_tensor_memory(meta_gradient))
+        name: MetaGradientCost(
+            seconds=min(times[name]),
+            peak_bytes=peak_tensor_memory(meta_gradient),
+            flops=count_flops(meta_gradient),
+        )
         for name, meta_gradient in orders.items()
     }
