@@ -13,12 +13,18 @@ from mtl_tutorial import MAML, MLP, Reptile, SinusoidTasks, query_mse, seed_ever
 from mtl_tutorial.evaluation import count_flops
 from mtl_tutorial.experiments import trends
 from mtl_tutorial.experiments.trends import (
+    MetaGradientCost,
     TrainingCurve,
     flops_per_iteration,
     meta_gradient_cost,
+    meta_gradient_sweep,
     seconds_per_iteration,
+    sinusoid_iteration_costs,
+    sinusoid_learner,
+    sinusoid_training_curves,
     train_with_checkpoints,
 )
+from mtl_tutorial.recipes import cached_call
 
 from helpers import flat_params
 
@@ -240,3 +246,96 @@ def test_pretraining_can_be_scored_during_its_run():
     assert curve.iterations == [1, 3] and len(curve.losses) == 3
     assert curve.scores.tolist() == [[1.0], [1.0]]  # scored during the run, with its head in place
     assert len(curve.cpu_seconds) == 2
+
+
+# -- the chapter's experiments with JSON arguments, and their cached results -------------------
+
+SPECS = {
+    "maml": {"method": "maml", "hidden": [16], "inner_lr": 0.05},
+    "reptile": {"method": "reptile", "hidden": [16], "inner_lr": 0.02, "inner_steps": 3},
+}
+TINY = {
+    "learners": SPECS,
+    "checkpoints": {"maml": [0, 2, 4], "reptile": [0, 3]},
+    "meta_batch_sizes": {"maml": 4, "reptile": 2},
+    "steps": [1, 2],
+    "support_size": 5,
+    "query_size": 20,
+    "test_tasks": 6,
+    "test_seed": 1,
+}
+
+
+def test_sinusoid_learner_builds_the_specified_learner():
+    seed_everything(0)
+    learner = sinusoid_learner({"method": "maml", "hidden": [16], "inner_lr": 0.05, "first_order": True})
+    assert isinstance(learner, MAML) and learner.first_order and learner.inner_lr == 0.05
+    assert [m.out_features for m in learner.model.modules() if isinstance(m, torch.nn.Linear)] == [16, 1]
+    with pytest.raises(ValueError, match="method"):
+        sinusoid_learner({"method": "nope"})
+
+
+def test_training_curves_are_the_checkpointed_runs_and_rebuild_the_learners():
+    result = sinusoid_training_curves(**TINY)
+    assert set(result["curves"]) == set(result["states"]) == {"maml", "reptile"}
+    test_set = SinusoidTasks(support_size=5, query_size=20).sample(6, seed=1)
+    for name, spec in SPECS.items():
+        seed_everything(0)
+        reference = sinusoid_learner(spec)
+        expected = train_with_checkpoints(
+            reference, SinusoidTasks(), checkpoints=TINY["checkpoints"][name], seed=0,
+            evaluate=lambda learner: query_mse(learner, test_set, steps=(1, 2)),
+            meta_batch_size=TINY["meta_batch_sizes"][name],
+        )  # fmt: skip
+        curve = result["curves"][name]
+        assert torch.equal(curve.scores, expected.scores) and curve.losses == expected.losses
+        assert curve.iterations == TINY["checkpoints"][name] and curve.scores.shape[1:] == (2, 6)
+        rebuilt = sinusoid_learner(spec)  # other initial weights: the state replaces them
+        rebuilt.load_state_dict(result["states"][name])
+        assert torch.equal(flat_params(rebuilt.model), flat_params(reference.model))
+        torch.testing.assert_close(query_mse(rebuilt, test_set, steps=(1, 2)), curve.scores[-1])
+
+
+def test_a_cached_call_of_the_training_curves_loads_the_same_result(tmp_path, monkeypatch):
+    first = cached_call("trends_test", sinusoid_training_curves, safe_types=[TrainingCurve],
+                        cache_dir=tmp_path, **TINY)  # fmt: skip
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the result should have been loaded, not computed again")
+
+    monkeypatch.setattr(trends, "train_with_checkpoints", refuse)
+    second = cached_call("trends_test", sinusoid_training_curves, safe_types=[TrainingCurve],
+                         cache_dir=tmp_path, **TINY)  # fmt: skip
+    assert second is not first
+    for name, curve in first["curves"].items():
+        loaded = second["curves"][name]
+        assert isinstance(loaded, TrainingCurve) and torch.equal(loaded.scores, curve.scores)
+        assert (loaded.iterations, loaded.losses) == (curve.iterations, curve.losses)
+        assert (loaded.seconds, loaded.cpu_seconds) == (curve.seconds, curve.cpu_seconds)
+        state, loaded_state = first["states"][name], second["states"][name]
+        assert set(state) == set(loaded_state)
+        for module in state:
+            assert all(torch.equal(state[module][k], loaded_state[module][k]) for k in state[module])
+
+
+def test_iteration_costs_are_those_of_fresh_learners_of_the_specifications(clock):
+    sizes = {"maml": 2, "reptile": 2}
+    cost = sinusoid_iteration_costs(learners=SPECS, meta_batch_sizes=sizes, repeats=2)
+    built = {name: sinusoid_learner(spec) for name, spec in SPECS.items()}
+    assert cost["flops"] == flops_per_iteration(built, TASKS, meta_batch_sizes=sizes)
+    assert cost["seconds"] == {"maml": 0.0, "reptile": 0.0}  # the fake clock never moved
+
+
+def test_meta_gradient_sweep_is_meta_gradient_cost_by_depth_and_steps(tmp_path):
+    sweep = meta_gradient_sweep(depths=[1, 2], inner_steps=[1, 3], width=8, repeats=1, meta_batch_size=3)
+    assert set(sweep) == {(1, 1), (1, 3), (2, 1), (2, 3)}
+    single = meta_gradient_cost((8, 8), inner_steps=3, repeats=1, meta_batch_size=3)
+    for order in ("second-order", "first-order"):
+        assert sweep[2, 3][order].flops == single[order].flops
+        assert sweep[2, 3][order].peak_bytes == single[order].peak_bytes
+    kwargs = {"depths": [1], "inner_steps": [1], "width": 8, "repeats": 1, "meta_batch_size": 3}
+    computed = cached_call("sweep_test", meta_gradient_sweep, safe_types=[MetaGradientCost],
+                           cache_dir=tmp_path, **kwargs)  # fmt: skip
+    loaded = cached_call("sweep_test", meta_gradient_sweep, safe_types=[MetaGradientCost],
+                         cache_dir=tmp_path, **kwargs)  # fmt: skip
+    assert loaded == computed and loaded is not computed
