@@ -22,11 +22,13 @@ from mtl_tutorial.experiments.claims import (
     sinusoid_claims,
     sinusoid_distance,
 )
+from mtl_tutorial.experiments.claims.sinusoid import adapt_flops_per_task
+from mtl_tutorial.experiments.glyphs import episode_flops
 from mtl_tutorial.experiments.trends import TrainingCurve
-from mtl_tutorial.meta import MAML
-from mtl_tutorial.models import MLP
-from mtl_tutorial.tasks import GlyphConfig, ImageClasses, SinusoidTasks
-from mtl_tutorial.transfer import RidgeProbe
+from mtl_tutorial.meta import MAML, ProtoNet
+from mtl_tutorial.models import MLP, Conv4
+from mtl_tutorial.tasks import FewShotTasks, GlyphConfig, ImageClasses, SinusoidTasks
+from mtl_tutorial.transfer import FullFineTuning, LinearProbe, RidgeProbe, SupervisedPretraining
 
 TINY = SIZES["tiny"]
 
@@ -146,10 +148,9 @@ def test_the_cost_verdict_rests_on_flops_not_on_cpu_seconds():
     # the transfer learner reaches the level after more CPU-seconds but fewer FLOPs: a machine
     # where its steps ran slowly must not turn the verdict
     results = _cost_results([5.0, 6.0, 9.0], [0.6, 0.8, 0.8], flops=(100, 10))
-    assert (
-        results.reach_interval("transfer", 0.8, "cpu_seconds")[1]
-        > results.reach_interval("meta", 0.8, "cpu_seconds")[1]
-    )
+    # the fixture's made-up CPU-seconds, read back: transfer reaches the level at 6.0, meta at 3.0
+    assert results.reach_interval("transfer", 0.8, "cpu_seconds") == (5.0, 6.0)
+    assert results.reach_interval("meta", 0.8, "cpu_seconds") == (2.0, 3.0)
     assert judge(results, "cost", "meta", "transfer").holds is False
     results.flops_per_iteration["transfer"] = 1000  # now a transfer step is 10× a meta step
     assert judge(results, "cost", "meta", "transfer").holds is True
@@ -183,6 +184,8 @@ def test_sinusoid_claims_cover_every_claim_and_method_and_repeat_exactly():
     }  # fmt: skip
     cost = first.cost("linear_probe")
     assert cost["adapted_parameters_per_task"] == 41 < first.cost("maml")["adapted_parameters_per_task"]
+    adapt = {m: first.cost(m)["adapt_flops_per_task"] for m in ("maml", "finetune", "linear_probe")}
+    assert 0 < adapt["linear_probe"] < adapt["maml"] == adapt["finetune"]  # the same 10 steps, network
     second = sinusoid_claims(**TINY.sinusoid, log=lambda _: None)
     assert first.scores.keys() == second.scores.keys()
     assert all(torch.equal(first.scores[k], second.scores[k]) for k in first.scores)
@@ -201,6 +204,8 @@ def test_glyph_claims_cover_every_script_and_method():
     assert {m for _, m, _ in results.scores} == {"protonet", "maml", "linear_probe", "finetune"}
     assert results.cost("protonet")["adapted_parameters_per_task"] == 0
     assert results.cost("linear_probe")["adapted_parameters_per_task"] == 5 * (4 * 1 + 1)  # 4-channel Conv4
+    adapt = {m: results.cost(m)["adapt_flops_per_task"] for m in ("protonet", "linear_probe", "finetune")}
+    assert 0 < adapt["protonet"] < adapt["linear_probe"] < adapt["finetune"]
 
 
 def test_bad_requests_are_refused_with_the_value():
@@ -245,3 +250,36 @@ def test_a_maml_step_costs_more_flops_than_a_pretraining_step():
     pretraining_flops = count_flops(lambda: pretraining.training_loss(batch).backward())
     # MAML adapts on the support set, then backpropagates through that adaptation
     assert maml_flops > 1.5 * pretraining_flops > 0
+
+
+def test_adaptation_flops_follow_what_each_learner_computes_on_images():
+    generator = torch.Generator().manual_seed(0)
+    classes = ImageClasses(torch.rand(12, 6, 1, 28, 28, generator=generator), [f"c{i}" for i in range(12)])
+    tasks = FewShotTasks(classes, ways=5, shots=2, queries=2)
+    batch = tasks.episode(tasks.fixed_episodes(3, seed=0), slice(0, 3))
+    torch.manual_seed(0)
+    pretrained = SupervisedPretraining(Conv4(channels=4))
+    pretrained.fit(tasks, iterations=1, progress=False)
+    flops = {"protonet": episode_flops(ProtoNet(Conv4(channels=4)), batch)}
+    flops["linear_probe"] = episode_flops(LinearProbe(pretrained), batch)
+    finetune = {s: episode_flops(FullFineTuning(pretrained, steps=s), batch) for s in (1, 2, 4)}
+    # class means cost only the embedding; fine-tuning runs the whole network forwards and
+    # backwards at every step
+    assert 0 < flops["protonet"] < flops["linear_probe"] < finetune[1]
+    # every fine-tuning step costs the same: two more steps cost twice one more
+    step = finetune[2] - finetune[1]
+    assert step > 0 and finetune[4] - finetune[2] == 2 * step
+    # the count is per episode: a batch of one costs the same
+    assert episode_flops(FullFineTuning(pretrained, steps=2), batch[:1]) == finetune[2]
+
+
+def test_adaptation_flops_on_sinusoids_count_the_probes_solve():
+    episodes = SinusoidTasks(query_size=100).sample(4, seed=0)
+    maml, probe = MAML(MLP()), RidgeProbe(MLP())
+    counted = count_flops(lambda: probe.adapt(episodes)) / len(episodes)
+    # the solve of the 41 × 41 normal equations, which FlopCounterMode does not see, is added
+    n = 40 + 1
+    probe_adapt = adapt_flops_per_task(probe, episodes)
+    assert probe_adapt > counted + 2 * n**3 / 3
+    # MAML's ten steps through the whole network cost more than the probe's features and solve
+    assert probe_adapt < adapt_flops_per_task(maml, episodes)

@@ -27,16 +27,33 @@ def test_fixed_iterations_give_identical_results_twice():
     for key in per_a:
         assert torch.equal(per_a[key], per_b[key])
     assert [r["accuracy"] for r in rows_a] == [r["accuracy"] for r in rows_b]
-    assert all(r["train_seconds"] > 0 for r in rows_a)
+    assert [r["train_flops"] for r in rows_a] == [r["train_flops"] for r in rows_b]
+    assert all(r["train_flops"] > 0 and r["test_flops_per_episode"] > 0 for r in rows_a)
+    assert all(r["train_seconds"] > 0 for r in rows_a)  # measured, shown beside the FLOPs
 
 
-def test_more_iterations_change_the_result():
-    """The counts are really used: 1 and 30 protonet iterations do not give the same model."""
-    per = [
-        compare_glyphs(["protonet"], shots=(1,), budget=SMALL, log=quiet, iterations={"protonet": n})[1]
+def test_more_iterations_change_the_result_and_cost_proportionally_more_flops():
+    """The counts are really used: 1 and 30 protonet iterations do not give the same model, and
+    the training FLOPs are one iteration's times the iterations run."""
+    runs = [
+        compare_glyphs(["protonet"], shots=(1,), budget=SMALL, log=quiet, iterations={"protonet": n})
         for n in (1, 30)
     ]
-    assert not torch.equal(per[0][("protonet", 1)], per[1][("protonet", 1)])
+    (rows_1, per_1), (rows_30, per_30) = runs
+    assert not torch.equal(per_1[("protonet", 1)], per_30[("protonet", 1)])
+    assert rows_30[0]["train_flops"] == 30 * rows_1[0]["train_flops"] > 0
+    # testing costs the same whatever the training: the same computation on the same episodes
+    assert rows_30[0]["test_flops_per_episode"] == rows_1[0]["test_flops_per_episode"]
+
+
+def test_transfer_methods_share_the_pretrainings_flops_and_differ_at_test_time():
+    """A transfer method's training FLOPs are its pretraining's, shared by every transfer method;
+    at test time, class means of the features cost less than fitting a head on them."""
+    rows, _ = compare_glyphs(["centroid", "linear_probe"], shots=(1,), budget=SMALL, log=quiet,
+                             iterations={"pretraining": 3})  # fmt: skip
+    centroid, probe = rows
+    assert centroid["train_flops"] == probe["train_flops"] > 0
+    assert centroid["test_flops_per_episode"] < probe["test_flops_per_episode"]
 
 
 def test_missing_or_bad_iteration_counts_are_refused():

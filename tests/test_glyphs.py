@@ -40,7 +40,6 @@ def test_at_least_1000_classes_from_at_least_12_scripts_20_images_each(benchmark
     assert benchmark.images.shape[1:] == (20, 1, 28, 28)
     assert benchmark.images.dtype == torch.uint8
     assert len(set(benchmark.scripts)) >= 12
-    assert benchmark.generation_seconds < 60
 
 
 def test_splits_are_disjoint_by_script_and_cover_every_class(benchmark):

@@ -3,8 +3,11 @@
 Every method gets the same Conv-4 backbone (64 channels), the same training budget in CPU-seconds
 (process time, both threads counted) — or, for results that do not depend on the machine's speed,
 a fixed number of iterations per method — and the same fixed list of test episodes from the test
-scripts; it is scored by query accuracy with a 95% interval, and its training time, test time
-per episode and peak tensor memory (one training step; one test batch) are recorded.
+scripts; it is scored by query accuracy with a 95% interval. Its cost is recorded in units that
+are the same on every machine — training FLOPs (one iteration's, counted by
+:func:`~mtl_tutorial.evaluation.count_flops`, times the iterations run), test FLOPs per episode and
+peak tensor memory (one training step; one test batch) — and, for display only, in the seconds it
+took on the machine that ran it.
 """
 
 from __future__ import annotations
@@ -12,16 +15,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 
 from .._checks import check_int
-from ..evaluation import episode_accuracy, mean_ci, peak_tensor_memory, query_accuracy
+from ..evaluation import count_flops, episode_accuracy, mean_ci, peak_tensor_memory, query_accuracy
 from ..learner import Learner
 from ..meta import ANIL, MAML, ProtoNet, Reptile
 from ..models import Conv4
-from ..tasks import FewShotTasks, GlyphConfig, load_glyphs
+from ..tasks import Episode, FewShotTasks, GlyphConfig, load_glyphs
 from ..training import seed_everything
 from ..transfer import (
     CosineClassifier,
@@ -99,6 +103,34 @@ def _training_peak(learner: Learner, batch) -> float:
     return peak
 
 
+def _per_task_flops(fn: Callable[[Episode], object], episodes: Episode) -> int:
+    """FLOPs of ``fn`` on ``episodes``, counted one task at a time and summed.
+
+    A learner that adapts convolution weights per task runs the tasks of a batch as one grouped
+    convolution (``torch.func.vmap``), and ``FlopCounterMode`` counts the weight gradient of a
+    grouped convolution as if it were not grouped: ``groups`` times too many FLOPs (torch 2.x).
+    One task at a time there is one group, and the sum is what the batch computes."""
+    return sum(count_flops(partial(fn, episodes[i : i + 1])) for i in range(len(episodes)))
+
+
+def _training_flops(learner: Learner, batch: Episode) -> int:
+    """FLOPs of one training iteration on ``batch``, forward and backward (Reptile: its update
+    with ε = 0, which computes the same and changes nothing), with the gradients it leaves cleared."""
+    if isinstance(learner, Reptile):
+        return _per_task_flops(lambda one: learner.reptile_step(one, 0.0), batch)
+    flops = _per_task_flops(lambda one: learner.training_loss(one).backward(), batch)
+    learner.optimizer.zero_grad()
+    return flops
+
+
+def _pretraining_flops(pretrained: SupervisedPretraining, classes) -> int:
+    """FLOPs of one supervised pretraining step (a batch of ``batch_size`` images)."""
+    flops = count_flops(_pretraining_step(pretrained, classes))
+    pretrained.backbone.zero_grad()
+    pretrained.head.zero_grad()
+    return flops
+
+
 def _pretraining_step(pretrained: SupervisedPretraining, classes) -> Callable[[], None]:
     """One supervised pretraining step's computation (a batch of ``batch_size`` images), with
     the gradients it leaves cleared afterwards."""
@@ -122,16 +154,25 @@ def _pretraining_peak(pretrained: SupervisedPretraining, classes) -> float:
     return peak
 
 
+def episode_flops(learner: Learner, episodes: Episode) -> float:
+    """FLOPs of adapting to and classifying the queries of each of ``episodes``, on average per
+    episode: the same on every machine (counted one episode at a time, see
+    :func:`_per_task_flops`)."""
+    return _per_task_flops(lambda one: query_accuracy(learner, one), episodes) / len(episodes)
+
+
 def _evaluate(
     learner: Learner, tasks: FewShotTasks, budget: GlyphBudget, episodes
-) -> tuple[torch.Tensor, float, float]:
-    """Per-episode accuracy, test milliseconds per episode, and peak MiB of testing one episode."""
+) -> tuple[torch.Tensor, float, float, float]:
+    """Per-episode accuracy, test milliseconds per episode (this run), test FLOPs per episode
+    (one evaluation batch), and peak MiB of testing one episode."""
     started = time.perf_counter()
     accuracy = episode_accuracy(learner, tasks, episodes, batch_size=budget.eval_batch)[0]
     ms = (time.perf_counter() - started) * 1000 / len(episodes)
+    flops = episode_flops(learner, tasks.episode(episodes, slice(0, budget.eval_batch)))
     one = tasks.episode(episodes, slice(0, 1))
     peak = peak_tensor_memory(lambda: query_accuracy(learner, one)) / 2**20
-    return accuracy, ms, peak
+    return accuracy, ms, flops, peak
 
 
 def compare_glyphs(
@@ -152,6 +193,12 @@ def compare_glyphs(
     method its number of meta-iterations and, under the key ``"pretraining"``, the steps of the
     pretraining that every transfer method shares. Results then depend only on the seed, not on
     how fast the machine is; the rows still report the CPU-seconds each training took.
+
+    Each row holds ``method``, ``shots``, ``accuracy`` and ``ci95``; ``train_flops`` (FLOPs of one
+    training iteration × the iterations run; for a transfer method, those of the pretraining it
+    shares) and ``test_flops_per_episode``, which are the same on every machine; ``train_seconds``
+    (CPU-seconds) and ``test_ms_per_episode`` (wall-clock), as measured in this run, for display;
+    and ``train_peak_mib`` and ``test_peak_mib``.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -175,6 +222,7 @@ def compare_glyphs(
     train_classes, test_classes = benchmark.split("train"), benchmark.split("test")
     rows, per_episode = [], {}
     pretrained: SupervisedPretraining | None = None
+    pretraining_flops = 0
     for k in shots:
         train = FewShotTasks(train_classes, ways=budget.ways, shots=k, queries=budget.queries)
         test = FewShotTasks(test_classes, ways=budget.ways, shots=k, queries=budget.queries)
@@ -184,27 +232,32 @@ def compare_glyphs(
             if method in META_METHODS:
                 learner = _meta_learner(method, budget.ways, device)
                 started = time.process_time()
-                learner.fit(train, meta_batch_size=budget.meta_batch_size, seed=seed, progress=False,
-                            **training_length(method))  # fmt: skip
+                losses = learner.fit(train, meta_batch_size=budget.meta_batch_size, seed=seed, progress=False,
+                                     **training_length(method))  # fmt: skip
                 train_seconds = time.process_time() - started
-                train_peak = _training_peak(learner, train.sample(budget.meta_batch_size, seed=seed))
+                batch = train.sample(budget.meta_batch_size, seed=seed).to(device)
+                train_flops = _training_flops(learner, batch) * len(losses)
+                train_peak = _training_peak(learner, batch)
             else:
                 if pretrained is None:  # pretrained once; shared by every transfer baseline and shot count
                     pretrained = SupervisedPretraining(Conv4(), device=device)
                     pretrained.fit(train, seed=seed, progress=False, **training_length("pretraining"))
+                    pretraining_flops = _pretraining_flops(pretrained, train_classes) * len(pretrained.losses)
                 learner = _transfer_learner(method, pretrained)
-                train_seconds = pretrained.train_seconds
+                train_seconds, train_flops = pretrained.train_seconds, pretraining_flops
                 train_peak = _pretraining_peak(pretrained, train_classes)
-            accuracy, ms, test_peak = _evaluate(learner, test, budget, episodes)
+            accuracy, ms, test_flops, test_peak = _evaluate(learner, test, budget, episodes)
             summary = mean_ci(accuracy)
             per_episode[(method, k)] = accuracy
             rows.append({
                 "method": method, "shots": k,
                 "accuracy": round(summary.mean, 4), "ci95": round(summary.ci95, 4),
+                "train_flops": int(train_flops), "test_flops_per_episode": int(test_flops),
                 "train_seconds": round(train_seconds, 1), "test_ms_per_episode": round(ms, 1),
                 "train_peak_mib": round(train_peak, 1),
                 "test_peak_mib": round(test_peak, 1),
             })  # fmt: skip
             log(f"{k}-shot {method:>12}: {summary.mean:.3f} ± {summary.ci95:.3f}  "
-                f"(train {train_seconds:.0f} CPU-s, test {ms:.0f} ms/episode)")  # fmt: skip
+                f"(train {train_flops / 1e9:,.0f} GFLOPs, {train_seconds:.0f} CPU-s; "
+                f"test {test_flops / 1e6:,.0f} MFLOPs, {ms:.0f} ms/episode)")  # fmt: skip
     return rows, per_episode

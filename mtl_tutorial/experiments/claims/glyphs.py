@@ -22,7 +22,7 @@ from ...models import Conv4
 from ...tasks import FewShotTasks, GlyphConfig, ImageClasses, load_glyphs
 from ...training import seed_everything
 from ...transfer import FullFineTuning, LinearProbe, SupervisedPretraining, adapted_parameter_count
-from ..glyphs import _pretraining_peak, _pretraining_step, _training_peak
+from ..glyphs import _pretraining_peak, _pretraining_step, _training_flops, _training_peak, episode_flops
 from ..trends import TrainingCurve, train_with_checkpoints
 from .distance import script_distance
 from .results import ClaimResults, geometric_checkpoints
@@ -85,8 +85,9 @@ def glyph_claims(
       scripts (:func:`.distance.script_distance`).
     - *Cost*: accuracy on ``validation_episodes`` 5-way 5-shot episodes of the validation
       scripts at about ``checkpoints`` log-spaced points of training; training FLOPs and
-      CPU-seconds to reach the accuracy every method reaches; peak tensor memory of one training
-      step and of one test episode; parameters trained and adapted per task.
+      CPU-seconds to reach the accuracy every method reaches; adaptation FLOPs and CPU-milliseconds
+      per episode; peak tensor memory of one training step and of one test episode; parameters
+      trained and adapted per task.
 
     Args:
         methods: which of ``protonet``, ``maml``, ``linear_probe``, ``finetune`` to run (default
@@ -189,14 +190,15 @@ def glyph_claims(
 
 
 def _cost(learner, pretrained, train_classes, batch, one, validation, episodes) -> dict[str, float]:
-    """FLOPs of one training step, adaptation CPU-ms per episode, peak MiB of one training step
-    and of one test episode, and parameters trained and adapted per task."""
+    """FLOPs of one training step, adaptation FLOPs per episode (one batch of 2) and CPU-ms per
+    episode (this run), peak MiB of one training step and of one test episode, and parameters
+    trained and adapted per task."""
     started = time.process_time()
     episode_accuracy(learner, validation, episodes, batch_size=2)
     adapt_ms = (time.process_time() - started) * 1000 / len(episodes)
+    adapt_flops = episode_flops(learner, validation.episode(episodes, slice(0, 2)))
     if isinstance(learner, (ProtoNet, MAML)):
-        train_flops = count_flops(lambda: learner.training_loss(batch).backward())
-        learner.optimizer.zero_grad()
+        train_flops = _training_flops(learner, batch)  # one task at a time: MAML's grouped convolutions
         train_peak = _training_peak(learner, batch)
         trained = sum(p.numel() for p in learner.model.parameters())
         adapted = 0 if isinstance(learner, ProtoNet) else trained  # prototypes are computed, not trained
@@ -207,6 +209,7 @@ def _cost(learner, pretrained, train_classes, batch, one, validation, episodes) 
         adapted = adapted_parameter_count(learner, WAYS)
     return {
         "train_flops_per_iteration": train_flops,
+        "adapt_flops_per_task": round(adapt_flops),
         "adapt_cpu_ms_per_task": round(adapt_ms, 2),
         "train_peak_mib": round(train_peak, 2),
         "adapt_peak_mib": round(peak_tensor_memory(lambda: query_accuracy(learner, one)) / 2**20, 2),

@@ -151,14 +151,15 @@ def claim_table(results: ClaimResults, claim: str) -> str:
 
 
 def cost_table(results: ClaimResults) -> str:
-    """A Markdown table of what each method cost: training GFLOPs and CPU-seconds to the matched
-    level, FLOPs per training iteration, adaptation time, peak memory, and parameters trained and
-    adapted."""
+    """A Markdown table of what each method cost: training GFLOPs and CPU-seconds (this run) to the
+    matched level, FLOPs per training iteration, adaptation FLOPs and CPU-milliseconds (this run)
+    per task, peak memory, and parameters trained and adapted."""
     columns = {
         "train_gflops_to_target": "training GFLOPs to the matched level",
-        "train_cpu_seconds_to_target": "training CPU-s to the matched level",
+        "train_cpu_seconds_to_target": "training CPU-s to the matched level (this run)",
         "train_flops_per_iteration": "FLOPs per training iteration",
-        "adapt_cpu_ms_per_task": "adaptation CPU-ms per task",
+        "adapt_flops_per_task": "adaptation FLOPs per task",
+        "adapt_cpu_ms_per_task": "adaptation CPU-ms per task (this run)",
         "train_peak_mib": "peak MiB, one training step",
         "adapt_peak_mib": "peak MiB, one task's adaptation",
         "trained_parameters": "parameters trained",

@@ -134,7 +134,9 @@ class ClaimResults:
         """Rows of the cost claim for ``method``: its validation score at each checkpoint (``x`` the
         iteration, with the CPU-seconds and GFLOPs so far), then the training spent to reach
         ``target`` (GFLOPs and CPU-seconds) and ``measures`` (FLOPs per training iteration, peak
-        memory, parameters, adaptation time), each a row with ``x = target``.
+        memory, parameters, adaptation FLOPs and CPU-milliseconds per task), each a row with
+        ``x = target``. The FLOPs, bytes and counts are the same on every machine; the seconds are
+        this run's, to show, not to decide on.
 
         ``measures`` must hold ``train_flops_per_iteration``, which the cost verdict rests on."""
         if "train_flops_per_iteration" not in measures:

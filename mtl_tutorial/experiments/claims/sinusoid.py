@@ -57,13 +57,28 @@ def _split_curve(curve: TrainingCurve, index: int) -> TrainingCurve:
     )
 
 
+def adapt_flops_per_task(learner: Learner, episodes: Episode) -> float:
+    """FLOPs of adapting to each task of ``episodes`` (``STEPS`` steps) and predicting its query
+    points, per task.
+
+    :func:`~mtl_tutorial.evaluation.count_flops` does not see ``torch.linalg.solve``; for the
+    ridge probe the solve of its ``n × n`` normal equations is added as LU's ``2n³/3`` plus
+    ``2n²`` per target column."""
+    flops = count_flops(lambda: query_mse(learner, episodes, steps=(STEPS,)))
+    if isinstance(learner, RidgeProbe):
+        _, n, outputs = learner.adapt(episodes[:1]).shape
+        flops += len(episodes) * (2 * n**3 / 3 + 2 * n**2 * outputs)
+    return flops / len(episodes)
+
+
 def _cost(learner: Learner, batch: Episode, one_task: Episode, many: Episode) -> dict[str, float]:
-    """FLOPs of one training step on ``batch``, adaptation CPU-milliseconds per task (over
-    ``many``), peak MiB of one training step and of adapting to ``one_task``, and parameters
-    trained and adapted per task."""
+    """FLOPs of one training step on ``batch``, adaptation FLOPs per task (over the first 10 of
+    ``many``) and CPU-milliseconds per task (over ``many``, this run), peak MiB of one training
+    step and of adapting to ``one_task``, and parameters trained and adapted per task."""
     started = time.process_time()
     query_mse(learner, many, steps=(STEPS,))
     adapt_ms = (time.process_time() - started) * 1000 / len(many.support_x)
+    adapt_flops = adapt_flops_per_task(learner, many[:10])
     train_flops = count_flops(lambda: learner.training_loss(batch.to(learner.device)).backward())
     train_peak = peak_tensor_memory(lambda: learner.training_loss(batch.to(learner.device)).backward())
     learner.model.zero_grad(set_to_none=True)
@@ -72,6 +87,7 @@ def _cost(learner: Learner, batch: Episode, one_task: Episode, many: Episode) ->
     tensors = adapted.values() if isinstance(adapted, dict) else [adapted]
     return {
         "train_flops_per_iteration": train_flops,
+        "adapt_flops_per_task": round(adapt_flops),
         "adapt_cpu_ms_per_task": round(adapt_ms, 3),
         "train_peak_mib": round(train_peak / 2**20, 3),
         "adapt_peak_mib": round(adapt_peak / 2**20, 3),
@@ -101,8 +117,8 @@ def sinusoid_claims(
       training sinusoid (:func:`.distance.sinusoid_distance`, bins :data:`DISTANCE_BINS`).
     - *Cost*: validation MSE (``validation_tasks`` tasks, K = 10, seed 1) at about
       ``checkpoints`` log-spaced points of training, training FLOPs and CPU-seconds to reach
-      the MSE every method reaches, peak tensor memory of one training step and of adapting to one task, and
-      parameters trained and adapted.
+      the MSE every method reaches, adaptation FLOPs and CPU-milliseconds per task, peak tensor
+      memory of one training step and of adapting to one task, and parameters trained and adapted.
 
     Defaults are the full-size run of ``mtl-tutorial claims``; the book runs a smaller one.
     """
