@@ -11,6 +11,7 @@ from mtl_tutorial.tasks.glyphs import (
     SPLITS,
     cache_key,
     candidate_characters,
+    default_cache_dir,
     distort,
     drop_lookalikes,
     generate,
@@ -19,8 +20,9 @@ from mtl_tutorial.tasks.glyphs import (
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("cache")
+def cache():
+    # the cache the book, the command line and the tests share: generated once per machine
+    return default_cache_dir()
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,7 @@ def benchmark(cache):
 
 def copy_cache(source, target):
     """A valid cache in ``target`` without generating again."""
-    (cached,) = source.glob("glyphs-*.pt")
+    cached = source / f"glyphs-{cache_key(GlyphConfig())}.pt"
     shutil.copy(cached, target / cached.name)
     return target / cached.name
 
@@ -53,6 +55,7 @@ def test_splits_are_disjoint_by_script_and_cover_every_class(benchmark):
         benchmark.split("holdout")
 
 
+@pytest.mark.slow  # generates the benchmark again (seconds to tens of seconds)
 def test_generation_is_deterministic(benchmark):
     again = generate(GlyphConfig())
     assert torch.equal(again.images, benchmark.images)
@@ -93,6 +96,7 @@ def test_the_cache_key_changes_with_the_settings():
     assert cache_key(GlyphConfig(max_rotation_degrees=5.0)) != cache_key(GlyphConfig())
 
 
+@pytest.mark.slow  # generates the benchmark again (seconds to tens of seconds)
 def test_a_corrupt_cache_is_regenerated(tmp_path, cache, benchmark):
     cached = copy_cache(cache, tmp_path)
     cached.write_bytes(cached.read_bytes()[:1000])  # truncated, as by a killed write
@@ -104,6 +108,7 @@ def test_a_corrupt_cache_is_regenerated(tmp_path, cache, benchmark):
         assert torch.equal(load_glyphs(cache_dir=tmp_path).images, benchmark.images)
 
 
+@pytest.mark.slow  # generates the benchmark again (seconds to tens of seconds)
 def test_tampered_images_fail_the_checksum(tmp_path, cache):
     cached = copy_cache(cache, tmp_path)
     saved = torch.load(cached, weights_only=True)
