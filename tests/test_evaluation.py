@@ -109,3 +109,24 @@ def test_episode_accuracy_equals_one_batch_of_every_episode():
     torch.testing.assert_close(batched, whole)
     with pytest.raises(ValueError, match="batch_size"):
         episode_accuracy(learner, tasks, indices, batch_size=0)
+
+
+def test_count_flops_counts_a_grouped_convolution_as_its_groups():
+    # per-task weights under vmap become one grouped convolution: its backward pass must cost
+    # what the separate convolutions cost (torch 2.13's formula counts the weight gradient x groups)
+    from torch import nn
+
+    from mtl_tutorial.evaluation import count_flops
+
+    x = torch.randn(2, 8, 10, 10)
+    grouped = nn.Conv2d(8, 16, 3, groups=4)
+    separate = [nn.Conv2d(2, 4, 3) for _ in range(4)]
+
+    def backward_grouped():
+        grouped(x).sum().backward()
+
+    def backward_separate():
+        for i, conv in enumerate(separate):
+            conv(x[:, 2 * i : 2 * i + 2]).sum().backward()
+
+    assert count_flops(backward_grouped) == count_flops(backward_separate) > 0
