@@ -245,3 +245,6 @@ def test_cached_call_runs_an_experiment_once_per_argument(tmp_path):
     results = [cached_call("experiment", _experiment, cache_dir=tmp_path, scale=s) for s in (2.0, 2.0, 3.0)]
     assert EXPERIMENT_CALLS == [2.0, 3.0]
     assert [r["score"].item() for r in results] == [2.0, 2.0, 3.0]
+    # both arguments stay cached side by side: going back to the first computes nothing
+    assert cached_call("experiment", _experiment, cache_dir=tmp_path, scale=2.0)["score"].item() == 2.0
+    assert EXPERIMENT_CALLS == [2.0, 3.0] and len(cache_entries(tmp_path)) == 2

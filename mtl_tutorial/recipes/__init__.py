@@ -11,6 +11,8 @@ next to the glyph data (``$MTL_TUTORIAL_CACHE``, else ``~/.cache/mtl_tutorial``)
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -122,8 +124,11 @@ def cached_call(
         **kwargs: the experiment's arguments, JSON-serialisable.
     """
     settings = {"function": f"{function.__module__}.{function.__qualname__}", "kwargs": kwargs}
-    lookup = cached(name, settings, lambda: {"result": function(**kwargs)}, code=package_files(),
-                    cache_dir=cache_dir, safe_types=safe_types)  # fmt: skip
+    # one entry per name and arguments: the same experiment at other arguments is another file,
+    # and only a change of code replaces an entry
+    arguments = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    lookup = cached(f"{name}-{arguments}", settings, lambda: {"result": function(**kwargs)},
+                    code=package_files(), cache_dir=cache_dir, safe_types=safe_types)  # fmt: skip
     return lookup.payload["result"]
 
 
