@@ -1,27 +1,36 @@
 """The claims experiments: distances, verdict rules, the rows they write, and their input checks."""
 
+import dataclasses
+import functools
 import json
 import math
 
 import pytest
 import torch
 
+import mtl_tutorial.experiments.claims as claims_package
 from mtl_tutorial.cli import main
 from mtl_tutorial.evaluation import MeanCI, count_flops
 from mtl_tutorial.experiments.claims import (
     SIZES,
+    Change,
     ClaimResults,
     advantage,
+    cached_claims,
     change_in_advantage,
+    claim_ends,
     class_distance,
     crossings,
     geometric_checkpoints,
     glyph_claims,
     judge,
+    judge_all,
+    margin,
     side,
     sinusoid_claims,
     sinusoid_distance,
 )
+from mtl_tutorial.experiments.claims import cached as cached_module
 from mtl_tutorial.experiments.claims.sinusoid import adapt_flops_per_task
 from mtl_tutorial.experiments.glyphs import episode_flops
 from mtl_tutorial.experiments.trends import TrainingCurve
@@ -83,6 +92,16 @@ def test_side_change_and_crossings_follow_the_intervals():
     assert crossings({1: ahead, 2: ahead}, "mse") == []
 
 
+def test_the_margin_is_the_distance_to_the_rules_edge_in_half_widths():
+    assert margin(Change(0.3, 0.1, "larger")) == pytest.approx(2.0)  # decided, two half-widths clear
+    assert margin(Change(-0.11, 0.1, "smaller")) == pytest.approx(0.1)  # decided, at the edge
+    assert margin(Change(0.02, 0.1, "no detectable change")) == pytest.approx(0.8)
+    assert margin(MeanCI(0.55, 0.1, 100), "mse") == pytest.approx(0.5)  # a tie, 0.05 from "meta"
+    assert margin(MeanCI(-0.3, 0.1, 100), "accuracy") == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="metric"):
+        margin(MeanCI(0.5, 0.1, 100))
+
+
 def synthetic_results(gap_at_small: float, gap_at_large: float) -> ClaimResults:
     """Accuracy results where meta beats transfer by the given gaps at x = 1 and x = 50."""
     results = ClaimResults("test", "accuracy", ("meta",), ("transfer",))
@@ -95,7 +114,10 @@ def synthetic_results(gap_at_small: float, gap_at_large: float) -> ClaimResults:
 
 
 def test_the_scarcity_claim_holds_only_when_the_advantage_shrinks_with_more_data():
-    assert judge(synthetic_results(0.2, 0.0), "data_scarcity", "meta", "transfer").holds is True
+    verdict = judge(synthetic_results(0.2, 0.0), "data_scarcity", "meta", "transfer")
+    scarce, rich, change = claim_ends(synthetic_results(0.2, 0.0), "data_scarcity", "meta", "transfer")
+    assert verdict.holds is True and verdict.margin == pytest.approx(margin(change)) and verdict.margin > 1
+    assert scarce.mean == pytest.approx(rich.mean + 0.2)
     assert judge(synthetic_results(0.0, 0.2), "data_scarcity", "meta", "transfer").holds is False
     assert judge(synthetic_results(0.1, 0.1), "data_scarcity", "meta", "transfer").holds is None
 
@@ -221,7 +243,50 @@ def test_bad_requests_are_refused_with_the_value():
         glyph_claims(["protonet", "maml"], **TINY.glyphs)
 
 
-def test_the_claims_command_writes_rows_of_both_benchmarks(tmp_path, capsys):
+def _same(a, b) -> bool:
+    """Equal all the way down: tensors bit for bit (NaN where NaN), dataclasses field by field."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, torch.Tensor):
+        return a.dtype == b.dtype and a.shape == b.shape and bool(torch.isclose(a, b, 0, 0, True).all())
+    if dataclasses.is_dataclass(a):
+        return all(_same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and math.isnan(a):
+        return math.isnan(b)
+    return a == b
+
+
+@pytest.fixture
+def private_results(tmp_path, monkeypatch):
+    """``mtl-tutorial claims`` reads and writes its runs under ``tmp_path``, not the shared cache."""
+    monkeypatch.setattr(claims_package, "cached_claims", functools.partial(cached_claims, cache_dir=tmp_path))
+    return tmp_path
+
+
+def test_a_claims_run_is_computed_once_then_read_back_equal_by_the_command_too(
+    private_results, monkeypatch, capsys
+):
+    first = cached_claims("sinusoid", "tiny", cache_dir=private_results)
+    assert len(list((private_results / "models").glob("claims_sinusoid_tiny-*.pt"))) == 1
+
+    def recompute(**kwargs):
+        raise AssertionError("computed again instead of read from the cache")
+
+    monkeypatch.setattr(cached_module, "sinusoid_claims", recompute)
+    second = cached_claims("sinusoid", "tiny", cache_dir=private_results)
+    assert second is not first and _same(first, second)
+    assert judge_all(second) == judge_all(first)
+    assert main(["claims", "--size", "tiny", "--benchmarks", "sinusoid", "--device", "cpu"]) == 0
+    assert "data_scarcity, maml vs finetune" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="size must be one of"):
+        cached_claims("sinusoid", "huge", cache_dir=private_results)
+
+
+def test_the_claims_command_writes_rows_of_both_benchmarks(private_results, tmp_path, capsys):
     path = tmp_path / "claims.json"
     assert main(["claims", "--size", "tiny", "--json", str(path)]) == 0
     rows = json.loads(path.read_text())

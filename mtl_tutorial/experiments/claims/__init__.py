@@ -7,16 +7,19 @@ trains its learners once and measures all three claims on fixed, seeded tasks:
 - :mod:`.sinusoid`: MAML against fine-tuning and a linear probe of one pretrained network;
 - :mod:`.glyphs`: Prototypical Networks and MAML against fine-tuning and a linear probe.
 
-:mod:`.verdicts` turns per-task scores into the verdicts the book asserts; :mod:`.distance`
-measures how far test tasks lie from the training tasks.
+:func:`.cached.cached_claims` runs either at a named size through the result cache (the book's
+notebooks and ``mtl-tutorial claims`` share it). :mod:`.verdicts` turns per-task scores into the
+verdicts the book asserts; :mod:`.distance` measures how far test tasks lie from the training tasks.
 """
 
+from .cached import cached_claims, run_claims
 from .distance import class_distance, script_distance, sinusoid_distance
 from .glyphs import glyph_claims, merge_classes, script_classes
 from .plots import plot_claim, plot_cost
 from .report import (
     CLAIMS,
     Verdict,
+    claim_ends,
     claim_table,
     cost_table,
     judge,
@@ -26,9 +29,9 @@ from .report import (
     verdict_table,
 )
 from .results import ClaimResults, geometric_checkpoints
-from .sinusoid import sinusoid_claims
+from .sinusoid import ridge_penalty_sweep, sinusoid_claims
 from .sizes import SIZES, ClaimsSize
-from .verdicts import Change, advantage, change_in_advantage, crossings, side
+from .verdicts import Change, advantage, change_in_advantage, crossings, margin, side
 
 __all__ = [
     "CLAIMS",
@@ -40,6 +43,8 @@ __all__ = [
     "Change",
     "ClaimResults",
     "advantage",
+    "cached_claims",
+    "claim_ends",
     "change_in_advantage",
     "claim_table",
     "cost_table",
@@ -47,10 +52,13 @@ __all__ = [
     "crossings",
     "geometric_checkpoints",
     "glyph_claims",
+    "margin",
     "merge_classes",
     "overall_side",
     "plot_claim",
     "plot_cost",
+    "ridge_penalty_sweep",
+    "run_claims",
     "script_classes",
     "script_distance",
     "side",

@@ -16,13 +16,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 
 from ...evaluation import MeanCI, mean_ci
 from .results import ClaimResults
-from .verdicts import Change, advantage, change_in_advantage, crossings, side
+from .verdicts import Change, advantage, change_in_advantage, crossings, margin, side
 
 CLAIMS = ("data_scarcity", "task_dissimilarity", "cost")
 #: How a verdict's ``holds`` reads in tables and rows.
@@ -34,7 +35,10 @@ class Verdict:
     """Whether one claim holds for one pair on one benchmark, and the numbers behind it.
 
     ``holds`` is ``None`` when the measurement cannot decide (no detectable change; a learner
-    that never reached the matched level)."""
+    that never reached the matched level). ``margin`` (scarcity and dissimilarity; ``None`` for
+    cost) is how far the verdict lies from the edge of its rule, in half-widths of its 95%
+    interval (:func:`.verdicts.margin`): below 1, another machine can reach the neighbouring
+    verdict."""
 
     claim: str
     benchmark: str
@@ -42,6 +46,7 @@ class Verdict:
     transfer: str
     holds: bool | None
     text: str
+    margin: float | None = None
 
 
 def _pooled(results: ClaimResults, claim: str, meta: str, transfer: str, xs: list[float]) -> MeanCI:
@@ -57,6 +62,19 @@ def ends(results: ClaimResults, claim: str, meta: str, transfer: str) -> tuple[M
     first = _pooled(results, claim, meta, transfer, xs[:third])
     last = _pooled(results, claim, meta, transfer, xs[-third:])
     return first, last, change_in_advantage(first, last)
+
+
+def claim_ends(results: ClaimResults, claim: str, meta: str, transfer: str) -> tuple[MeanCI, MeanCI, Change]:
+    """The numbers behind a scarcity or dissimilarity verdict: the pooled advantage at the end the
+    claim favours (scarcest third of K, or farthest third of the tasks), at the other end, and
+    favoured − other, whose interval decides (see :func:`.verdicts.margin` for how close to its
+    edge it is)."""
+    if claim not in ("data_scarcity", "task_dissimilarity"):
+        raise ValueError(f"claim must be 'data_scarcity' or 'task_dissimilarity', got {claim!r}")
+    first, last, change = ends(results, claim, meta, transfer)
+    if claim == "data_scarcity":
+        return first, last, change
+    return last, first, change_in_advantage(last, first)
 
 
 def _describe(results: ClaimResults, value: MeanCI) -> str:
@@ -94,20 +112,19 @@ def judge(results: ClaimResults, claim: str, meta: str, transfer: str) -> Verdic
         return Verdict(claim, results.benchmark, meta, transfer, holds, text)
     if claim not in CLAIMS:
         raise ValueError(f"claim must be one of {CLAIMS}, got {claim!r}")
+    favoured, other, change = claim_ends(results, claim, meta, transfer)
     if claim == "data_scarcity":
-        scarce, rich, change = ends(results, claim, meta, transfer)
-        text = f"{meta} {_describe(results, scarce)} with the fewest shots, "
-        text += f"{_describe(results, rich)} with the most"
+        text = f"{meta} {_describe(results, favoured)} with the fewest shots, "
+        text += f"{_describe(results, other)} with the most"
     else:
-        near, far, _ = ends(results, claim, meta, transfer)
-        change = change_in_advantage(far, near)
-        text = f"{meta} {_describe(results, far)} on the farthest tasks, "
-        text += f"{_describe(results, near)} on the nearest"
+        text = f"{meta} {_describe(results, favoured)} on the farthest tasks, "
+        text += f"{_describe(results, other)} on the nearest"
     cross = crossings(results.advantages(claim, meta, transfer), results.metric)
     if cross:
         text += "; the curves cross between " + ", ".join(f"{a:g} and {b:g}" for a, b in cross)
     holds = None if change.verdict == "no detectable change" else change.verdict == "larger"
-    return Verdict(claim, results.benchmark, meta, transfer, holds, f"{text} ({change.verdict})")
+    text = f"{text} ({change.verdict})"
+    return Verdict(claim, results.benchmark, meta, transfer, holds, text, margin(change))
 
 
 def judge_all(results: ClaimResults) -> list[Verdict]:
@@ -174,20 +191,26 @@ def cost_table(results: ClaimResults) -> str:
 
 
 def verdict_table(verdicts: list[Verdict]) -> str:
-    """A Markdown table of verdicts: claim, pair, holds / fails / undecided, and the numbers."""
+    """A Markdown table of verdicts: claim, pair, holds / fails / undecided, the numbers, and the
+    margin from the rule's edge (in half-widths of the interval; blank for cost)."""
     word = {k: f"**{w}**" if k is not None else w for k, w in VERDICT_WORDS.items()}
-    lines = ["| claim | benchmark | meta vs transfer | verdict | measured |", "|---|---|---|---|---|"]
+    lines = ["| claim | benchmark | meta vs transfer | verdict | measured | margin from the edge |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
     for v in verdicts:
         claim = v.claim.replace("_", " ")
-        lines.append(f"| {claim} | {v.benchmark} | {v.meta} vs {v.transfer} | {word[v.holds]} | {v.text} |")
+        edge = "" if v.margin is None else f"{v.margin:.2f}"
+        lines.append(
+            f"| {claim} | {v.benchmark} | {v.meta} vs {v.transfer} | {word[v.holds]} | {v.text} | {edge} |"
+        )
     return "\n".join(lines)
 
 
 def verdict_rows(verdicts: list[Verdict]) -> list[dict]:
     """The verdicts as rows like the others (``metric="verdict"``, ``value`` "holds", "fails" or
-    "undecided", ``x`` and ``ci95`` empty, the numbers behind it in ``text``)."""
+    "undecided", ``x`` and ``ci95`` empty, the numbers behind it in ``text``, its ``margin``)."""
     return [
         {"claim": v.claim, "benchmark": v.benchmark, "method": f"{v.meta} vs {v.transfer}", "x": None,
-         "metric": "verdict", "value": VERDICT_WORDS[v.holds], "ci95": None, "text": v.text}
+         "metric": "verdict", "value": VERDICT_WORDS[v.holds], "ci95": None, "text": v.text,
+         "margin": round(v.margin, 3) if v.margin is not None and math.isfinite(v.margin) else None}
         for v in verdicts
     ]  # fmt: skip

@@ -10,7 +10,8 @@ over a transfer learner is measured per task on identical tasks:
   grows, so raw differences would favour small K by construction) and stays defined when a
   fine-tuning run diverges.
 
-:func:`advantage` computes it; :func:`change_in_advantage` compares it at two ends of the axis.
+:func:`advantage` computes it; :func:`change_in_advantage` compares it at two ends of the axis;
+:func:`margin` says how far a verdict lies from the edge of its rule.
 """
 
 from __future__ import annotations
@@ -79,6 +80,28 @@ def change_in_advantage(first: MeanCI, last: MeanCI) -> Change:
     else:
         verdict = "no detectable change"
     return Change(difference, ci95, verdict)
+
+
+def margin(value: Change | MeanCI, metric: str | None = None) -> float:
+    """How far a verdict lies from the nearest edge of its rule, in half-widths of its 95% interval.
+
+    For a :class:`Change`, the rule compares ``|difference|`` with ``ci95``; for an advantage
+    (a :class:`MeanCI`, with its ``metric``), :func:`side` compares ``|mean − no advantage|`` with
+    ``ci95``. The margin is how far the estimate would have to move, in units of ``ci95``, for the
+    verdict to change: from decided to undecided ("tie"), or from undecided to decided. The
+    interval covers the spread of the test tasks, not of training: another machine's floating
+    point trains a slightly different network, so a verdict within about one half-width of its
+    edge (margin below 1) can come out the other way there.
+    """
+    if isinstance(value, Change):
+        distance, width = value.difference, value.ci95
+    else:
+        if metric is None:
+            raise ValueError("metric is needed for an advantage: 'accuracy' or 'mse'")
+        distance, width = value.mean - NO_ADVANTAGE[metric], value.ci95
+    if width <= 0:
+        return math.inf
+    return abs(abs(distance) - width) / width
 
 
 def crossings(advantages: Mapping[float, MeanCI], metric: str) -> list[tuple[float, float]]:
