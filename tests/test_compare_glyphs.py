@@ -1,9 +1,12 @@
 """compare_glyphs with fixed iteration counts: deterministic, and strict about its input."""
 
+import dataclasses
+
 import pytest
 import torch
 
-from mtl_tutorial.experiments.glyphs import GlyphBudget, compare_glyphs
+from mtl_tutorial.experiments.glyphs import GlyphBudget, compare_glyphs, glyph_comparison
+from mtl_tutorial.recipes import cache_entries, cached_call
 
 SMALL = GlyphBudget(test_episodes=6, queries=3, meta_batch_size=1, eval_batch=3)
 
@@ -62,3 +65,21 @@ def test_missing_or_bad_iteration_counts_are_refused():
                        iterations={"protonet": 2})  # fmt: skip
     with pytest.raises(ValueError, match="iterations\\['maml'\\]"):
         compare_glyphs(["maml"], shots=(1,), budget=SMALL, log=quiet, iterations={"maml": 0})
+
+
+def test_glyph_comparison_is_compare_glyphs_with_json_arguments_and_survives_the_cache(tmp_path):
+    """What a chapter caches: the rows, the per-episode accuracies (keyed by (method, shots))
+    and the log lines of compare_glyphs, read back from the cache unchanged."""
+    arguments = {"methods": ["protonet", "centroid"], "shots": [1], "budget": dataclasses.asdict(SMALL),
+                 "iterations": {"protonet": 2, "pretraining": 2}}  # fmt: skip
+    rows, per_episode = compare_glyphs(arguments["methods"], shots=(1,), budget=SMALL, log=quiet,
+                                       iterations=arguments["iterations"])  # fmt: skip
+    computed, read = (
+        cached_call("comparison", glyph_comparison, cache_dir=tmp_path, **arguments) for _ in range(2)
+    )
+    assert len(cache_entries(tmp_path)) == 1
+    for result in (computed, read):
+        assert [r["accuracy"] for r in result["rows"]] == [r["accuracy"] for r in rows]
+        assert set(result["per_episode"]) == set(per_episode) == {("protonet", 1), ("centroid", 1)}
+        assert all(torch.equal(result["per_episode"][key], per_episode[key]) for key in per_episode)
+        assert len(result["log"]) == 2 and result["log"][0].startswith("1-shot")

@@ -12,10 +12,12 @@ took on the machine that ran it.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +27,7 @@ from ..evaluation import count_flops, episode_accuracy, mean_ci, peak_tensor_mem
 from ..learner import Learner
 from ..meta import ANIL, MAML, ProtoNet, Reptile
 from ..models import Conv4
+from ..recipes import cached_call, trained
 from ..tasks import Episode, FewShotTasks, GlyphConfig, load_glyphs
 from ..training import seed_everything
 from ..transfer import (
@@ -32,8 +35,12 @@ from ..transfer import (
     FullFineTuning,
     L2SPFineTuning,
     LinearProbe,
+    LoRAFineTuning,
     NearestCentroid,
+    PartialFineTuning,
     SupervisedPretraining,
+    adapted_parameter_count,
+    freeze_prefix,
 )
 
 META_METHODS = ("protonet", "maml", "fomaml", "anil", "reptile")
@@ -261,3 +268,166 @@ def compare_glyphs(
                 f"(train {train_flops / 1e9:,.0f} GFLOPs, {train_seconds:.0f} CPU-s; "
                 f"test {test_flops / 1e6:,.0f} MFLOPs, {ms:.0f} ms/episode)")  # fmt: skip
     return rows, per_episode
+
+
+def glyph_comparison(
+    *,
+    methods: Sequence[str],
+    shots: Sequence[int],
+    budget: Mapping[str, Any],
+    iterations: Mapping[str, int],
+    seed: int = 0,
+    device: str = "cpu",
+) -> dict[str, Any]:
+    """:func:`compare_glyphs` with fixed iteration counts and JSON-serialisable arguments, for
+    :func:`~mtl_tutorial.recipes.cached_call` (a chapter computes it once, then reads it).
+
+    Args:
+        budget: the fields of a :class:`GlyphBudget` (``dataclasses.asdict(GlyphBudget(...))``).
+        methods, shots, iterations, seed, device: as for :func:`compare_glyphs`.
+
+    Returns:
+        ``{"rows": rows, "per_episode": per_episode, "log": lines}``: what :func:`compare_glyphs`
+        returns, and the lines it logged (one per method and number of shots).
+    """
+    lines: list[str] = []
+    rows, per_episode = compare_glyphs(
+        list(methods), shots=tuple(shots), budget=GlyphBudget(**budget), seed=seed, device=device,
+        glyphs=GlyphConfig(), iterations=dict(iterations), log=lines.append,
+    )  # fmt: skip
+    return {"rows": rows, "per_episode": per_episode, "log": lines}
+
+
+def protonet_from_pretrained(
+    *,
+    iterations: int = 300,
+    ways: int = 5,
+    shots: int = 5,
+    queries: int = 5,
+    meta_batch_size: int = 1,
+    lr: float = 1e-3,
+    seed: int = 0,
+    device: str = "cpu",
+) -> dict[str, dict[str, torch.Tensor]]:
+    """Pretraining, then meta-learning: Prototypical Networks meta-trained from (a copy of) the
+    book's pretrained glyph backbone, the recipe ``glyph_backbone``.
+
+    The meta-training is the recipe ``glyph_protonet``'s by default (``iterations`` Adam steps at
+    ``lr``, each on ``meta_batch_size`` ``ways``-way ``shots``-shot episodes of the training
+    scripts with ``queries`` queries per class, task seed ``seed``); only the starting weights
+    differ. For :func:`~mtl_tutorial.recipes.cached_call`.
+
+    Returns:
+        the trained learner's ``state_dict()``; load it into
+        ``ProtoNet(Conv4(channels=32))`` (the recipe's network).
+    """
+    check_int("iterations", iterations, minimum=1)
+    pretrained = trained("glyph_backbone", device=device)
+    tasks = FewShotTasks(load_glyphs(GlyphConfig()).split("train"), ways=ways, shots=shots, queries=queries)
+    learner = ProtoNet(copy.deepcopy(pretrained.backbone), lr=lr, device=device)
+    learner.fit(tasks, iterations=iterations, meta_batch_size=meta_batch_size, seed=seed, progress=False)
+    return learner.state_dict()
+
+
+#: The learners :func:`transfer_scores` builds, by the name a specification gives as ``"learner"``.
+TRANSFER_VARIANTS = ("centroid", "linear_probe", "lora", "partial", "protonet")
+
+
+def _check_variant(spec: Mapping[str, Any]) -> None:
+    """``ValueError`` unless ``spec`` is a learner specification of :func:`transfer_scores`."""
+    kind = spec.get("learner")
+    if kind not in TRANSFER_VARIANTS:
+        raise ValueError(f"unknown learner {kind!r}; choose from {list(TRANSFER_VARIANTS)}")
+    if kind == "protonet":
+        settings = set(spec) - {"learner"}
+        if settings not in ({"recipe"}, {"from_pretrained"}):
+            raise ValueError(f"a protonet needs 'recipe' or 'from_pretrained', got {sorted(settings)}")
+    elif spec.get("input", "features") not in ("features", "images"):
+        raise ValueError(f"input must be 'features' or 'images', got {spec['input']!r}")
+
+
+def _transfer_variant(
+    spec: Mapping[str, Any], pretrained: SupervisedPretraining, top: SupervisedPretraining, device: str
+) -> tuple[Learner, str]:
+    """The learner of one (checked) specification of :func:`transfer_scores`, and the input it reads."""
+    settings = {k: v for k, v in spec.items() if k not in ("learner", "input")}
+    if spec["learner"] == "protonet":
+        if "recipe" in settings:
+            return trained(settings["recipe"], device=device), "images"
+        learner = ProtoNet(copy.deepcopy(pretrained.backbone), device=device)  # the same network
+        learner.load_state_dict(cached_call("transfer_protonet_from_pretrained", protonet_from_pretrained,
+                                            **settings["from_pretrained"], device=device))  # fmt: skip
+        return learner, "images"
+    source = spec.get("input", "features")
+    factories = {"centroid": NearestCentroid, "linear_probe": LinearProbe, "lora": LoRAFineTuning,
+                 "partial": PartialFineTuning}  # fmt: skip
+    return factories[spec["learner"]](top if source == "features" else pretrained, **settings), source
+
+
+def transfer_scores(
+    *,
+    learners: Mapping[str, Mapping[str, Any]],
+    ways: int = 5,
+    shots: int = 5,
+    queries: int = 10,
+    episodes: int = 200,
+    episode_seed: int = 2019,
+    frozen_blocks: int = 2,
+    batch: int = 10,
+    device: str = "cpu",
+) -> dict[str, dict[str, Any]]:
+    """Score transfer learners built on the book's glyph backbone (recipe ``glyph_backbone``), and
+    ProtoNets, on the same fixed test episodes; chapter 5's comparisons, for
+    :func:`~mtl_tutorial.recipes.cached_call`.
+
+    The episodes are ``episodes`` fixed ``ways``-way ``shots``-shot episodes of the test scripts
+    with ``queries`` queries per class, drawn with ``episode_seed``. Learners that never change
+    the backbone's first ``frozen_blocks`` blocks read those blocks' output, computed once per
+    test image (:func:`~mtl_tutorial.transfer.freeze_prefix`); episodes drawn from it with the
+    same indices are the same episodes.
+
+    Args:
+        learners: by name, a specification: ``{"learner": kind, **settings}``, with ``kind``
+            ``"centroid"`` (:class:`~mtl_tutorial.transfer.NearestCentroid`), ``"linear_probe"``
+            (:class:`~mtl_tutorial.transfer.LinearProbe`), ``"lora"``
+            (:class:`~mtl_tutorial.transfer.LoRAFineTuning`) or ``"partial"``
+            (:class:`~mtl_tutorial.transfer.PartialFineTuning`), whose settings are the class's
+            keyword arguments, built on the frozen blocks' output (``"input": "features"``, the
+            default) or on the whole backbone (``"input": "images"``); or ``"protonet"`` with
+            ``"recipe": name`` (a trained recipe) or ``"from_pretrained": {...}`` (the arguments
+            of :func:`protonet_from_pretrained`), which read images.
+        batch: episodes per evaluation batch; the FLOPs are counted on the first ``batch``.
+
+    Returns:
+        ``{"accuracy": {name: per-episode query accuracy}, "flops": {name: FLOPs of adapting to
+        and classifying one episode (see :func:`episode_flops`)}, "seconds": {name: wall-clock
+        seconds of scoring all episodes, as measured in this call}, "parameters": {name: numbers
+        trained per task (:func:`~mtl_tutorial.transfer.adapted_parameter_count`), for the
+        transfer learners}}``.
+    """
+    for name, value in (("ways", ways), ("shots", shots), ("queries", queries), ("episodes", episodes),
+                        ("batch", batch)):  # fmt: skip
+        check_int(name, value, minimum=1)
+    for spec in learners.values():
+        _check_variant(spec)
+    pretrained = trained("glyph_backbone", device=device)
+    test_classes = load_glyphs(GlyphConfig()).split("test")
+    top, test_features = freeze_prefix(pretrained, blocks=frozen_blocks, classes=test_classes)
+    tasks = {
+        "images": FewShotTasks(test_classes, ways, shots, queries),
+        "features": FewShotTasks(test_features, ways, shots, queries),
+    }
+    fixed = tasks["images"].fixed_episodes(episodes, seed=episode_seed)
+    out: dict[str, dict[str, Any]] = {"accuracy": {}, "flops": {}, "seconds": {}, "parameters": {}}
+    for name, spec in learners.items():
+        learner, source = _transfer_variant(spec, pretrained, top, device)
+        started = time.perf_counter()
+        out["accuracy"][name] = torch.cat([
+            query_accuracy(learner, tasks[source].episode(fixed, slice(i, i + batch)))[0]
+            for i in range(0, episodes, batch)
+        ])  # fmt: skip
+        out["seconds"][name] = time.perf_counter() - started
+        out["flops"][name] = episode_flops(learner, tasks[source].episode(fixed, slice(0, batch)))
+        if spec["learner"] != "protonet":
+            out["parameters"][name] = adapted_parameter_count(learner, ways)
+    return out
