@@ -393,17 +393,17 @@ def transfer_scores(
             (:class:`~mtl_tutorial.transfer.LoRAFineTuning`) or ``"partial"``
             (:class:`~mtl_tutorial.transfer.PartialFineTuning`), whose settings are the class's
             keyword arguments, built on the frozen blocks' output (``"input": "features"``, the
-            default) or on the whole backbone (``"input": "images"``); or ``"protonet"`` with
-            ``"recipe": name`` (a trained recipe) or ``"from_pretrained": {...}`` (the arguments
-            of :func:`protonet_from_pretrained`), which read images.
+            default) or on the whole backbone (``"input": "images"``); or ``"protonet"``, which
+            reads images, with the key ``"recipe"`` (the name of a trained recipe) or the key
+            ``"from_pretrained"`` (a dict of the arguments of :func:`protonet_from_pretrained`).
         batch: episodes per evaluation batch; the FLOPs are counted on the first ``batch``.
 
     Returns:
-        ``{"accuracy": {name: per-episode query accuracy}, "flops": {name: FLOPs of adapting to
-        and classifying one episode (see :func:`episode_flops`)}, "seconds": {name: wall-clock
-        seconds of scoring all episodes, as measured in this call}, "parameters": {name: numbers
-        trained per task (:func:`~mtl_tutorial.transfer.adapted_parameter_count`), for the
-        transfer learners}}``.
+        A dict of four dicts, each by learner name: ``"accuracy"``, the per-episode query
+        accuracy; ``"flops"``, the FLOPs of adapting to and classifying one episode (see
+        :func:`episode_flops`); ``"seconds"``, the wall-clock seconds of scoring all episodes, as
+        measured in this call; ``"parameters"``, the numbers trained per task
+        (:func:`~mtl_tutorial.transfer.adapted_parameter_count`), for the transfer learners.
     """
     for name, value in (("ways", ways), ("shots", shots), ("queries", queries), ("episodes", episodes),
                         ("batch", batch)):  # fmt: skip
