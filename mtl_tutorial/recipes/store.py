@@ -8,6 +8,8 @@ file is removed. Files are written atomically, carry a SHA-256 checksum of their
 read with ``torch.load(weights_only=True)``; one that is unreadable, fails its checksum or holds
 another key is recomputed, with a warning. A lock file per entry makes processes that need the
 same entry at once (notebooks tested in parallel) compute it once: the others wait and load it.
+Every result is computed on one thread (:data:`COMPUTE_THREADS`), so that it does not depend on
+how many cores the machine that computed it had.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 import torch
 
 from ..tasks.glyphs import default_cache_dir
-from ..training import save_atomically
+from ..training import exclusive_lock, save_atomically
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 #: Set to a file path to have every cache lookup appended there as one JSON line
@@ -98,21 +100,20 @@ def tensors_checksum(payload: Any) -> str:
     return digest.hexdigest()
 
 
+#: Results are computed on this many threads, whoever asks for them: with more, the order of
+#: floating-point sums changes with the machine's core count and so do the trained weights (a
+#: glyph ProtoNet trained on two threads scored differently from the same recipe on one).
+COMPUTE_THREADS = 1
+
+
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` + ``.lock`` (POSIX; elsewhere no lock)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _threads(count: int) -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
     try:
-        import fcntl
-    except ImportError:  # Windows: processes may compute the same entry twice, harmlessly
         yield
-        return
-    with open(path.with_name(path.name + ".lock"), "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)
@@ -189,11 +190,12 @@ def cached(
     directory = models_dir(cache_dir)
     path = directory / f"{name}-{key}.pt"
     began = time.perf_counter()
-    with _locked(path):
+    with exclusive_lock(path):
         payload = None if recompute else _read(path, key, safe_types)
         from_cache = payload is not None
         if payload is None:
-            payload = compute()
+            with _threads(COMPUTE_THREADS):
+                payload = compute()
             if not isinstance(payload, dict):
                 raise ValueError(f"compute() must return a dict, got {type(payload).__name__}")
             saved = {"name": name, "key": key, "settings": json.dumps(settings, sort_keys=True, default=str),
