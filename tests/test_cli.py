@@ -7,6 +7,9 @@ import torch
 from mtl_tutorial import MAML, MLP, MetaSGD, SinusoidTasks
 from mtl_tutorial.cli import main
 from mtl_tutorial.experiments import SinusoidBudget
+from mtl_tutorial.tasks import load_glyphs
+from mtl_tutorial.tasks.glyphs import cache_key as glyph_cache_key
+from mtl_tutorial.tasks.glyphs import default_cache_dir
 
 
 @pytest.mark.slow
@@ -61,6 +64,11 @@ def test_compiled_meta_gradient_equals_the_eager_one(learner_class):
 
 @pytest.mark.slow
 def test_compare_glyphs_writes_the_table_rows(tmp_path, capsys, monkeypatch):
+    # a cache of its own for what the command computes, with the shared glyph data copied in
+    # (generating them again would be most of this test's time)
+    (tmp_path / "cache").mkdir()
+    shared = load_glyphs()
+    shutil.copy(default_cache_dir() / f"glyphs-{glyph_cache_key(shared.config)}.pt", tmp_path / "cache")
     monkeypatch.setenv("MTL_TUTORIAL_CACHE", str(tmp_path / "cache"))
     path = tmp_path / "glyphs.json"
     code = main(

@@ -1,6 +1,6 @@
 """Training loop, seeding, checkpoints and the divergence guard."""
 
-from .checkpoint import Checkpointing, GeneratorState, load_checkpoint, save_atomically
+from .checkpoint import Checkpointing, GeneratorState, exclusive_lock, load_checkpoint, save_atomically
 from .loop import TrainingDiverged, run_training, seed_everything
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "TrainingDiverged",
     "load_checkpoint",
     "run_training",
+    "exclusive_lock",
     "save_atomically",
     "seed_everything",
 ]
