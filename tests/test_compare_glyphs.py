@@ -32,7 +32,9 @@ def test_fixed_iterations_give_identical_results_twice():
     assert [r["accuracy"] for r in rows_a] == [r["accuracy"] for r in rows_b]
     assert [r["train_flops"] for r in rows_a] == [r["train_flops"] for r in rows_b]
     assert all(r["train_flops"] > 0 and r["test_flops_per_episode"] > 0 for r in rows_a)
-    assert all(r["train_seconds"] > 0 for r in rows_a)  # measured, shown beside the FLOPs
+    # measured seconds are reported beside the FLOPs, never compared (a fast machine rounds two
+    # iterations to 0.0 s)
+    assert all(isinstance(r["train_seconds"], float) and r["train_seconds"] >= 0 for r in rows_a)
 
 
 def test_more_iterations_change_the_result_and_cost_proportionally_more_flops():
