@@ -6,7 +6,7 @@
 set -euo pipefail
 WORKERS="${MTL_WORKERS:-2}"
 status=0
-python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider -n "$WORKERS" --dist loadscope \
+python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider -n "$WORKERS" --dist loadscope --no-loadscope-reorder \
     --durations=0 book "$@" || status=$?
 if [ "$status" -eq 5 ]; then  # pytest: nothing to run (every notebook was cached)
     echo "every notebook's outputs are in the cache: nothing to execute"

@@ -16,9 +16,23 @@ if [ ! -x "$VENV/bin/python" ]; then
     echo "==> creating virtual environment in $VENV"
     "$PYTHON" -m venv "$VENV"
 fi
-echo "==> installing mtl_tutorial[$EXTRAS] (pinned by constraints.txt)"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    -c "$ROOT/constraints.txt" -e "$ROOT[$EXTRAS]"
+# Install once per set of extras: the stamp records which extras were installed for this
+# pyproject.toml and constraints.txt, so the next script that needs no new extra skips pip
+# (the package is installed editable: code changes need no reinstall).
+STAMP="$VENV/.mtl_tutorial-installed"
+PINS="$(cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" | sha256sum | cut -c1-16)"
+missing=""
+for extra in ${EXTRAS//,/ }; do
+    grep -qx "$PINS $extra" "$STAMP" 2>/dev/null || missing="$missing $extra"
+done
+if [ -n "$missing" ] || [ -z "$EXTRAS" ]; then
+    echo "==> installing mtl_tutorial[$EXTRAS] (pinned by constraints.txt)"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        -c "$ROOT/constraints.txt" -e "$ROOT[$EXTRAS]"
+    for extra in ${EXTRAS//,/ }; do echo "$PINS $extra" >> "$STAMP"; done
+else
+    echo "==> mtl_tutorial[$EXTRAS] already installed in $VENV (pins unchanged)"
+fi
 export PATH="$VENV/bin:$PATH"
 cd "$ROOT"
