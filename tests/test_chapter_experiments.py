@@ -45,7 +45,7 @@ def test_query_mse_equals_the_direct_calls(tiny_recipe):
 
 def test_bad_specs_are_refused():
     with pytest.raises(ValueError, match="spec"):
-        chapters.sinusoid_learner({"method": "maml"})
+        chapters.sinusoid_recipe_learner({"method": "maml"})
 
 
 def test_support_and_query_mse_of_the_first_tasks():

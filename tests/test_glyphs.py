@@ -1,5 +1,6 @@
 """The rendered-glyph benchmark: determinism, size, splits, look-alikes, and its cache."""
 
+import multiprocessing
 import warnings
 
 import pytest
@@ -118,3 +119,29 @@ def test_tampered_images_fail_the_checksum(tmp_path):
     torch.save(saved, cached)
     with pytest.warns(UserWarning, match="checksum"):
         load_glyphs(SMALL, cache_dir=tmp_path)
+
+
+def _load_small_in_another_process(cache_dir, log):
+    from mtl_tutorial.tasks import glyphs
+
+    original = glyphs.generate
+
+    def generate_and_log(config):
+        with open(log, "a") as file:
+            file.write("generated\n")
+        return original(config)
+
+    glyphs.generate = generate_and_log
+    glyphs.load_glyphs(SMALL, cache_dir=cache_dir)
+
+
+def test_processes_loading_at_once_generate_once(tmp_path):
+    log = tmp_path / "generations.txt"
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_load_small_in_another_process, args=(tmp_path, log)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0, 0, 0]
+    assert log.read_text() == "generated\n"

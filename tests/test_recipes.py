@@ -248,3 +248,17 @@ def test_cached_call_runs_an_experiment_once_per_argument(tmp_path):
     # both arguments stay cached side by side: going back to the first computes nothing
     assert cached_call("experiment", _experiment, cache_dir=tmp_path, scale=2.0)["score"].item() == 2.0
     assert EXPERIMENT_CALLS == [2.0, 3.0] and len(cache_entries(tmp_path)) == 2
+
+
+def test_results_are_computed_on_one_thread_whoever_asks(tmp_path):
+    """The weights must not depend on the caller's thread count (it changes the order of sums)."""
+    seen = []
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        cached("threads", {}, lambda: seen.append(torch.get_num_threads()) or {"x": torch.ones(1)},
+               cache_dir=tmp_path)  # fmt: skip
+        assert seen == [store.COMPUTE_THREADS] == [1]
+        assert torch.get_num_threads() == 2  # the caller's setting is restored
+    finally:
+        torch.set_num_threads(before)

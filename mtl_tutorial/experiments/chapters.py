@@ -35,7 +35,7 @@ from ..training import seed_everything
 from ..transfer import FineTuning, FullFineTuning
 
 
-def sinusoid_learner(spec: Mapping[str, Any], device: str = "cpu") -> Learner:
+def sinusoid_recipe_learner(spec: Mapping[str, Any], device: str = "cpu") -> Learner:
     """The sinusoid learner a JSON specification describes.
 
     - ``{"recipe": name}``: the book's trained learner of that recipe
@@ -82,13 +82,13 @@ def sinusoid_query_mse(
 
     ``test_set`` is ``SinusoidTasks(support_size=..., query_size=...).sample(tasks, seed=seed)``
     (default: the book's 600 test tasks with K = 5); each learner is built by
-    :func:`sinusoid_learner` from its specification, in the order given.
+    :func:`sinusoid_recipe_learner` from its specification, in the order given.
 
     Returns:
         ``{name: tensor of shape (len(steps), tasks)}``.
     """
     test_set = _test_set(support_size, query_size, tasks, seed)
-    return {name: query_mse(sinusoid_learner(spec, device), test_set, steps=tuple(steps))
+    return {name: query_mse(sinusoid_recipe_learner(spec, device), test_set, steps=tuple(steps))
             for name, spec in learners.items()}  # fmt: skip
 
 
@@ -114,11 +114,11 @@ def sinusoid_support_and_query_mse(
     device: str = "cpu",
 ) -> tuple[Tensor, Tensor]:
     """:func:`support_and_query_mse` of the learner ``learner`` specifies (see
-    :func:`sinusoid_learner`) on the first ``first`` tasks of the test set of
+    :func:`sinusoid_recipe_learner`) on the first ``first`` tasks of the test set of
     :func:`sinusoid_query_mse`."""
     subset = _test_set(support_size, query_size, tasks, seed)[: check_int("first", first, minimum=1)]
     return support_and_query_mse(
-        sinusoid_learner(learner, device), subset, check_int("steps", steps, minimum=0)
+        sinusoid_recipe_learner(learner, device), subset, check_int("steps", steps, minimum=0)
     )
 
 
@@ -238,7 +238,7 @@ __all__ = [
     "glyph_protonet_accuracy",
     "glyph_transfer_accuracy",
     "one_task_transfer",
-    "sinusoid_learner",
+    "sinusoid_recipe_learner",
     "sinusoid_query_mse",
     "sinusoid_support_and_query_mse",
     "support_and_query_mse",
