@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from ._checks import check_int
@@ -15,6 +17,7 @@ def setup_chapter(
     dtype: torch.dtype | None = None,
     seed: int | None = None,
     device: str | None = None,
+    recipes: Sequence[str] = (),
 ) -> str:
     """Prepare a notebook of the book and return the device its examples run on.
 
@@ -26,6 +29,10 @@ def setup_chapter(
             formulas to 1e-10 (default: leave torch's, float32).
         seed: seed Python's, NumPy's and PyTorch's global generators (default: leave them).
         device: ``"cpu"`` or ``"cuda"``; default ``"cuda"`` when a GPU is present, else ``"cpu"``.
+        recipes: the trained models (:mod:`mtl_tutorial.recipes`) the chapter uses, in the order
+            it uses them; those not cached yet start training at once in a second process
+            (:func:`~mtl_tutorial.recipes.train_in_background`), so a chapter run on a cold
+            cache uses two cores (default: none).
 
     It also applies the book's figure style. Hosted notebooks (Colab) install the package in the
     notebook's first, hidden cell, before anything is imported from it.
@@ -39,11 +46,15 @@ def setup_chapter(
         seed_everything(seed)
     use_book_style()
     if device is None:
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda"):
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif device not in ("cpu", "cuda"):
         raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
-    if device == "cuda" and not torch.cuda.is_available():
+    elif device == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was asked for, but CUDA is not available here; use 'cpu'")
+    if recipes:
+        from .recipes import train_in_background
+
+        train_in_background(list(recipes), device=device)
     return device
 
 

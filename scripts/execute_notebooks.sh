@@ -5,6 +5,8 @@
 # With --only-uncached, notebooks whose code has not changed since they last passed are skipped.
 set -euo pipefail
 WORKERS="${MTL_WORKERS:-2}"
+# the notebooks already run one per core: none starts a second process to train its models
+export MTL_TUTORIAL_BACKGROUND="${MTL_TUTORIAL_BACKGROUND:-0}"
 status=0
 python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider -n "$WORKERS" --dist loadscope --no-loadscope-reorder \
     --durations=0 book "$@" || status=$?

@@ -62,3 +62,8 @@ def test_execution_rows_pick_the_budget_from_where_the_models_came_from():
     assert rows["book/b.ipynb"]["loaded"] == ["m"] and rows["book/b.ipynb"]["budget"] == BUDGET_CACHED_SECONDS
     assert rows["book/b.ipynb"]["own_seconds"] == 5.0
     assert rows["book/c.ipynb"]["budget"] == BUDGET_CACHED_SECONDS  # it needs no model
+
+
+def test_unknown_recipes_are_refused_before_anything_starts():
+    with pytest.raises(ValueError, match="no recipe named"):
+        setup_chapter(recipes=["sinusoid_maml", "nope"])

@@ -17,8 +17,10 @@ from mtl_tutorial.recipes import (
     cached,
     cached_call,
     clear_cache,
+    is_cached,
     recipe,
     store,
+    train_in_background,
     train_recipe,
     untrained,
 )
@@ -262,3 +264,29 @@ def test_results_are_computed_on_one_thread_whoever_asks(tmp_path):
         assert torch.get_num_threads() == 2  # the caller's setting is restored
     finally:
         torch.set_num_threads(before)
+
+
+def test_background_training_starts_only_when_it_helps(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="no recipe named"):
+        train_in_background(["sinusoid_film", "nope"], cache_dir=tmp_path)
+    assert train_in_background(["sinusoid_film"], cache_dir=tmp_path) is None  # one: trained in place
+    monkeypatch.setenv("MTL_TUTORIAL_BACKGROUND", "0")
+    assert train_in_background(["sinusoid_film", "sinusoid_metasgd"], cache_dir=tmp_path) is None
+
+
+@pytest.mark.slow
+def test_a_second_process_trains_the_later_recipes_with_the_same_weights(tmp_path, monkeypatch):
+    """The caller trains the first recipe while the second process trains the other; the
+    caller then loads it from the cache, bit for bit what it would have trained itself."""
+    monkeypatch.delenv("MTL_TUTORIAL_BACKGROUND", raising=False)
+    monkeypatch.setattr("mtl_tutorial.recipes._cores", lambda: 2)
+    process = train_in_background(["sinusoid_film", "sinusoid_metasgd"], cache_dir=tmp_path)
+    assert process is not None
+    first = train_recipe("sinusoid_film", cache_dir=tmp_path, progress=False)
+    assert process.wait(timeout=600) == 0
+    second = train_recipe("sinusoid_metasgd", cache_dir=tmp_path, progress=False)
+    assert not first.from_cache and second.from_cache and is_cached("sinusoid_metasgd", cache_dir=tmp_path)
+    here = train_recipe("sinusoid_metasgd", cache_dir=tmp_path / "again", progress=False)
+    assert not here.from_cache
+    checksum = store.tensors_checksum
+    assert checksum(second.learner.state_dict()) == checksum(here.learner.state_dict())

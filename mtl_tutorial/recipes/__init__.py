@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -27,6 +29,9 @@ T = TypeVar("T")
 
 #: Set to ``0`` to hide the progress bar of a recipe being trained (the book's build does).
 PROGRESS_VARIABLE = "MTL_TUTORIAL_PROGRESS"
+#: Set to ``0`` to train every recipe in the asking process (the book's tests do: they already
+#: run two notebooks at once, one per core).
+BACKGROUND_VARIABLE = "MTL_TUTORIAL_BACKGROUND"
 
 
 @dataclass
@@ -93,6 +98,51 @@ def trained(name: str, **kwargs: Any) -> Any:
     return train_recipe(name, **kwargs).learner
 
 
+def is_cached(name: str, *, device: str = "cpu", cache_dir: str | os.PathLike | None = None) -> bool:
+    """Whether recipe ``name`` has a cache file under its current key (not read or verified:
+    :func:`train_recipe` still checks it, and retrains a damaged one)."""
+    chosen = recipe(name)
+    key = cache_key(name, chosen.key_settings(device), chosen.key_code())
+    return (models_dir(cache_dir) / f"{name}-{key}.pt").is_file()
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def train_in_background(
+    names: Sequence[str], *, device: str = "cpu", cache_dir: str | os.PathLike | None = None
+) -> subprocess.Popen | None:
+    """Train the recipes among ``names`` that are not cached yet in a second process, so that a
+    chapter that needs several uses two cores on a cold cache.
+
+    ``names`` are in the order the caller will use them. The caller trains the first missing one
+    itself, as soon as it asks; the second process trains the others from the last one back, so
+    the two meet in the middle. Each recipe is still trained once: the cache's lock makes
+    whichever process comes second wait for the first and load its weights (the same weights
+    either way: recipes are trained on one thread). Nothing is started when fewer than two
+    recipes are missing, on a single core, or when ``MTL_TUTORIAL_BACKGROUND`` is ``0``.
+
+    Returns:
+        The process, or ``None`` when none was started. It needs no attention: it exits when its
+        recipes are cached, and if it fails the caller trains what is still missing.
+    """
+    for name in names:
+        recipe(name)  # an unknown name is an error here, not in the other process
+    missing = [n for n in names if not is_cached(n, device=device, cache_dir=cache_dir)]
+    if len(missing) < 2 or _cores() < 2 or os.environ.get(BACKGROUND_VARIABLE, "1") == "0":
+        return None
+    environment = {**os.environ, PROGRESS_VARIABLE: "0"}
+    if cache_dir is not None:
+        environment["MTL_TUTORIAL_CACHE"] = str(cache_dir)
+    command = [sys.executable, "-m", "mtl_tutorial", "cache", "train", *reversed(missing[1:])]
+    command += ["--device", device]
+    return subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def untrained(name: str, *, device: str = "cpu") -> Any:
     """Recipe ``name``'s learner before training: the same network, settings and initial weights
     (for before-and-after comparisons)."""
@@ -133,6 +183,7 @@ def cached_call(
 
 
 __all__ = [
+    "BACKGROUND_VARIABLE",
     "PROGRESS_VARIABLE",
     "RECIPES",
     "Lookup",
@@ -143,8 +194,10 @@ __all__ = [
     "cached",
     "cached_call",
     "clear_cache",
+    "is_cached",
     "models_dir",
     "recipe",
+    "train_in_background",
     "train_recipe",
     "trained",
     "untrained",
