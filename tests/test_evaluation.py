@@ -4,10 +4,13 @@ import pytest
 import torch
 
 from mtl_tutorial import (
+    ANIL,
     MAML,
     MLP,
     FineTuning,
+    MetaSGD,
     ProtoNet,
+    Reptile,
     SinusoidTasks,
     count_diverged,
     fraction_better,
@@ -130,3 +133,29 @@ def test_count_flops_counts_a_grouped_convolution_as_its_groups():
             conv(x[:, 2 * i : 2 * i + 2]).sum().backward()
 
     assert count_flops(backward_grouped) == count_flops(backward_separate) > 0
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MAML(MLP(hidden=(16,))),
+    lambda: MetaSGD(MLP(hidden=(16,))),
+    lambda: ANIL(MLP(hidden=(16,))),
+    lambda: Reptile(MLP(hidden=(16,))),
+    lambda: FineTuning(MLP(hidden=(16,))),
+], ids=["maml", "metasgd", "anil", "reptile", "finetuning"])  # fmt: skip
+def test_scoring_without_a_graph_gives_the_same_numbers(make, monkeypatch):
+    """Scoring adapts under no_grad (no graph for a meta-gradient): bit for bit the same MSE as
+    adapting with the graph."""
+    torch.manual_seed(0)
+    learner = make()
+    episodes = SinusoidTasks(support_size=5, query_size=20).sample(8, seed=3)
+    adapt, recorded = learner.adapt, []
+
+    def recording_adapt(*args, **kwargs):
+        recorded.append(torch.is_grad_enabled())
+        return adapt(*args, **kwargs)
+
+    monkeypatch.setattr(learner, "adapt", recording_adapt)
+    fast = query_mse(learner, episodes, steps=(1, 5))
+    monkeypatch.setattr(type(learner), "adapts_without_autograd", False)
+    assert torch.equal(query_mse(learner, episodes, steps=(1, 5)), fast)
+    assert recorded == [False, False, True, True]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -11,6 +12,15 @@ from .._checks import check_int
 from ..learner import Learner, check_ways
 from ..tasks import Episode, EpisodeIndices, FewShotTasks
 from .stats import count_diverged, mean_ci
+
+
+def _adapt_for_scoring(learner: Learner, episodes: Episode, steps: int | None):
+    """``learner.adapt`` without the graph a meta-gradient would need, where that gives the same
+    result (:attr:`~mtl_tutorial.learner.Learner.adapts_without_autograd`): scoring never
+    differentiates through it."""
+    quiet = torch.no_grad() if learner.adapts_without_autograd else contextlib.nullcontext()
+    with quiet:
+        return learner.adapt(episodes, steps=steps)
 
 
 def query_mse(learner: Learner, episodes: Episode, steps: Sequence[int] = (0, 1, 10)) -> Tensor:
@@ -26,7 +36,7 @@ def query_mse(learner: Learner, episodes: Episode, steps: Sequence[int] = (0, 1,
     rows = []
     for s in steps:
         check_int("steps entry", s, minimum=0)
-        adapted = learner.adapt(episodes, steps=s)
+        adapted = _adapt_for_scoring(learner, episodes, s)
         with torch.no_grad():
             prediction = learner.predict(adapted, episodes.query_x)
             target = episodes.query_y.to(prediction.device)
@@ -50,7 +60,7 @@ def query_accuracy(learner: Learner, episodes: Episode, steps: Sequence[int | No
     for s in steps:
         if s is not None:
             check_int("steps entry", s, minimum=0)
-        adapted = learner.adapt(episodes, steps=s)
+        adapted = _adapt_for_scoring(learner, episodes, s)
         with torch.no_grad():
             logits = learner.predict(adapted, episodes.query_x)
             check_ways(logits, episodes)

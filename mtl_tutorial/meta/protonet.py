@@ -26,6 +26,7 @@ class ProtoNet(Learner):
     """
 
     name = "protonet"
+    adapts_without_autograd = True  # prototypes are means: no gradients
 
     def __init__(
         self, encoder: nn.Module, *, lr: float = 1e-3, device: str | torch.device | None = None
