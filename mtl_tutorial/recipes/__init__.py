@@ -124,7 +124,8 @@ def train_in_background(
     the two meet in the middle. Each recipe is still trained once: the cache's lock makes
     whichever process comes second wait for the first and load its weights (the same weights
     either way: recipes are trained on one thread). Nothing is started when fewer than two
-    recipes are missing, on a single core, or when ``MTL_TUTORIAL_BACKGROUND`` is ``0``.
+    recipes are missing, on a single core, without POSIX file locks (Windows), or when
+    ``MTL_TUTORIAL_BACKGROUND`` is ``0``.
 
     Returns:
         The process, or ``None`` when none was started. It needs no attention: it exits when its
@@ -134,6 +135,8 @@ def train_in_background(
         recipe(name)  # an unknown name is an error here, not in the other process
     missing = [n for n in names if not is_cached(n, device=device, cache_dir=cache_dir)]
     if len(missing) < 2 or _cores() < 2 or os.environ.get(BACKGROUND_VARIABLE, "1") == "0":
+        return None
+    if os.name != "posix":  # no file locks there: both processes could train the same recipe
         return None
     environment = {**os.environ, PROGRESS_VARIABLE: "0"}
     if cache_dir is not None:
