@@ -42,3 +42,16 @@ class InterruptAfter:
             raise KeyboardInterrupt
         self.remaining -= 1
         return self.tasks.sample(num_tasks, seed=seed, generator=generator)
+
+
+def run_at_once(target, args, processes: int = 3) -> list[int]:
+    """Start ``processes`` forked processes running ``target(*args)`` together; their exit codes."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=target, args=args) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    return [worker.exitcode for worker in workers]

@@ -1,6 +1,5 @@
 """The rendered-glyph benchmark: determinism, size, splits, look-alikes, and its cache."""
 
-import multiprocessing
 import warnings
 
 import pytest
@@ -17,6 +16,8 @@ from mtl_tutorial.tasks.glyphs import (
     generate,
     render_glyph,
 )
+
+from helpers import run_at_once
 
 
 @pytest.fixture(scope="module")
@@ -137,11 +138,5 @@ def _load_small_in_another_process(cache_dir, log):
 
 def test_processes_loading_at_once_generate_once(tmp_path):
     log = tmp_path / "generations.txt"
-    context = multiprocessing.get_context("fork")
-    workers = [context.Process(target=_load_small_in_another_process, args=(tmp_path, log)) for _ in range(3)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-    assert [w.exitcode for w in workers] == [0, 0, 0]
+    assert run_at_once(_load_small_in_another_process, (tmp_path, log)) == [0, 0, 0]
     assert log.read_text() == "generated\n"

@@ -2,7 +2,6 @@
 when stale or damaged, loaded with weights_only=True, shared safely between processes."""
 
 import json
-import multiprocessing
 import warnings
 
 import pytest
@@ -24,6 +23,8 @@ from mtl_tutorial.recipes import (
     train_recipe,
     untrained,
 )
+
+from helpers import run_at_once
 
 
 def counting_compute(calls, value=1.0):
@@ -131,13 +132,7 @@ def _compute_in_another_process(cache_dir, log):
 
 def test_processes_needing_one_entry_at_once_compute_it_once(tmp_path):
     log = tmp_path / "computations.txt"
-    context = multiprocessing.get_context("fork")
-    workers = [context.Process(target=_compute_in_another_process, args=(tmp_path, log)) for _ in range(3)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-    assert [w.exitcode for w in workers] == [0, 0, 0]
+    assert run_at_once(_compute_in_another_process, (tmp_path, log)) == [0, 0, 0]
     assert log.read_text() == "computed\n"
 
 
