@@ -22,8 +22,18 @@ from typing import Any, TypeVar
 
 import torch
 
+from ..training.checkpoint import HAS_FILE_LOCKS
 from .catalogue import RECIPES, Recipe
-from .store import Lookup, cache_entries, cache_key, cached, clear_cache, models_dir, package_files
+from .store import (
+    Lookup,
+    cache_entries,
+    cache_key,
+    cached,
+    clear_cache,
+    entry_path,
+    models_dir,
+    package_files,
+)
 
 T = TypeVar("T")
 
@@ -103,7 +113,7 @@ def is_cached(name: str, *, device: str = "cpu", cache_dir: str | os.PathLike | 
     :func:`train_recipe` still checks it, and retrains a damaged one)."""
     chosen = recipe(name)
     key = cache_key(name, chosen.key_settings(device), chosen.key_code())
-    return (models_dir(cache_dir) / f"{name}-{key}.pt").is_file()
+    return entry_path(name, key, cache_dir).is_file()
 
 
 def _cores() -> int:
@@ -133,10 +143,11 @@ def train_in_background(
     """
     for name in names:
         recipe(name)  # an unknown name is an error here, not in the other process
-    missing = [n for n in names if not is_cached(n, device=device, cache_dir=cache_dir)]
-    if len(missing) < 2 or _cores() < 2 or os.environ.get(BACKGROUND_VARIABLE, "1") == "0":
+    # without file locks (Windows) both processes could train the same recipe
+    if os.environ.get(BACKGROUND_VARIABLE, "1") == "0" or _cores() < 2 or not HAS_FILE_LOCKS:
         return None
-    if os.name != "posix":  # no file locks there: both processes could train the same recipe
+    missing = [n for n in names if not is_cached(n, device=device, cache_dir=cache_dir)]
+    if len(missing) < 2:
         return None
     environment = {**os.environ, PROGRESS_VARIABLE: "0"}
     if cache_dir is not None:

@@ -80,6 +80,11 @@ def cache_key(name: str, settings: Mapping[str, Any], code: Sequence[object]) ->
     return digest.hexdigest()[:20]
 
 
+def entry_path(name: str, key: str, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where the entry ``name`` with key ``key`` (:func:`cache_key`) lives: ``<models>/<name>-<key>.pt``."""
+    return models_dir(cache_dir) / f"{name}-{key}.pt"
+
+
 def tensors_checksum(payload: Any) -> str:
     """SHA-256 over every tensor in ``payload`` (nested dicts, lists, tuples), in a fixed order."""
     digest = hashlib.sha256()
@@ -187,8 +192,8 @@ def cached(
     if not name or not all(c.isalnum() or c in "_-" for c in name):
         raise ValueError(f"name must be letters, digits, '_' or '-', got {name!r}")
     key = cache_key(name, settings, code)
-    directory = models_dir(cache_dir)
-    path = directory / f"{name}-{key}.pt"
+    path = entry_path(name, key, cache_dir)
+    directory = path.parent
     began = time.perf_counter()
     with exclusive_lock(path):
         payload = None if recompute else _read(path, key, safe_types)

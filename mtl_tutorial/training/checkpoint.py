@@ -14,6 +14,13 @@ import torch
 
 from .._checks import check_int
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+#: Whether :func:`exclusive_lock` really locks here (POSIX ``flock``; not on Windows).
+HAS_FILE_LOCKS = fcntl is not None
+
 
 @dataclass(frozen=True)
 class Checkpointing:
@@ -59,9 +66,7 @@ def exclusive_lock(path: str | os.PathLike) -> Iterator[None]:
     elsewhere no lock), so that processes that would write the same file take turns."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # Windows: processes may compute the same file twice, harmlessly
+    if not HAS_FILE_LOCKS:  # processes may compute the same file twice, harmlessly
         yield
         return
     with open(path.with_name(path.name + ".lock"), "w") as handle:
