@@ -35,3 +35,25 @@ def test_film_network_arguments():
         FiLMNetwork(encoder_hidden=())
     with pytest.raises(ValueError, match="num_classes must be an integer >= 2, got 1"):
         FiLMNetwork(num_classes=1)
+
+
+def test_conv4_pools_before_its_relu_with_the_literatures_values_and_gradients():
+    """Conv-4 pools, then applies the ReLU (cheaper); the literature's ReLU-then-pool block
+    gives bit-for-bit the same outputs and the same gradients."""
+    import torch.nn.functional as F
+
+    from mtl_tutorial.models import Conv4
+
+    torch.manual_seed(0)
+    ours = Conv4(num_classes=5)
+    literature = Conv4(num_classes=5)
+    literature.load_state_dict(ours.state_dict())
+    for block in literature.features[:4]:
+        block[2], block[3] = block[3], block[2]
+    assert isinstance(ours.features[0][2], nn.MaxPool2d) and isinstance(literature.features[0][2], nn.ReLU)
+    x, y = torch.randn(12, 1, 28, 28), torch.randint(0, 5, (12,))
+    for model in (ours, literature):
+        F.cross_entropy(model(x), y).backward()
+    assert torch.equal(ours(x), literature(x))
+    for a, b in zip(ours.parameters(), literature.parameters(), strict=True):
+        assert torch.equal(a.grad, b.grad)

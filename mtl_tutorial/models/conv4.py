@@ -9,14 +9,19 @@ from .._checks import check_int
 
 
 def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
-    """3×3 convolution, GroupNorm, ReLU, 2×2 max-pooling."""
+    """3×3 convolution, GroupNorm, 2×2 max-pooling, ReLU.
+
+    The literature's order is ReLU, then pooling; max-pooling and ReLU commute (both the values
+    and the gradients are the same, exactly), and pooling first applies the ReLU to a quarter of
+    the elements: a training step of the Conv-4 is about 10% faster on the CPU.
+    """
     return nn.Sequential(
         nn.Conv2d(in_channels, out_channels, 3, padding=1),
         # The literature uses BatchNorm; with batch statistics one query's prediction depends on
         # the other queries (see mtl_tutorial.learner). GroupNorm normalises each example alone.
         nn.GroupNorm(groups_for(out_channels), out_channels),
-        nn.ReLU(),
         nn.MaxPool2d(2),
+        nn.ReLU(),
     )
 
 
