@@ -1,13 +1,16 @@
 """Gradient-descent adaptation of a network's parameters to one task, written with torch.func.
 
-The functions here act on one task; callers ``vmap`` them over the tasks of a batch. The network
-itself is never copied: its parameters travel as a ``{name: tensor}`` dictionary and are applied
-with :func:`torch.func.functional_call`.
+The functions here act on one task; :func:`map_tasks` applies them to every task of a batch, with
+``vmap`` or a loop (see :func:`loops_over_tasks`). The network itself is never copied: its
+parameters travel as a ``{name: tensor}`` dictionary and are applied with
+:func:`torch.func.functional_call`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from functools import partial
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -87,6 +90,38 @@ def sgd_adapt(
     return {**fixed, **fast}
 
 
+def loops_over_tasks(model: nn.Module) -> bool:
+    """Whether the tasks of a batch should be run one after another rather than under ``vmap``.
+
+    True for networks with convolutions. ``vmap`` over tasks that each carry their own weights
+    turns a convolution into a grouped one and GroupNorm into many small element-wise kernels;
+    on the CPU that is slower than one task at a time (MAML on the glyph Conv-4: see
+    ``benchmarks/image_throughput.py``), while for small MLPs ``vmap`` is many times faster.
+    """
+    return any(isinstance(m, nn.modules.conv._ConvNd) for m in model.modules())
+
+
+def map_tasks(fn: Callable[..., Any], *batched: Any, loop: bool) -> Any:
+    """``fn`` applied to each task: every argument carries a leading task dimension (tensors,
+    or dictionaries of tensors), and so does the result (a tensor or a dictionary of them).
+
+    ``loop=False`` runs ``torch.vmap(fn)``; ``loop=True`` calls ``fn`` once per task and stacks
+    the results. The two compute the same, up to floating-point rounding.
+    """
+    if not loop:
+        return torch.vmap(fn)(*batched)
+
+    def task(value: Any, t: int) -> Any:
+        return {k: v[t] for k, v in value.items()} if isinstance(value, Mapping) else value[t]
+
+    first = batched[0]
+    tasks = len(next(iter(first.values()))) if isinstance(first, Mapping) else len(first)
+    outputs = [fn(*(task(value, t) for value in batched)) for t in range(tasks)]
+    if isinstance(outputs[0], Mapping):
+        return {k: torch.stack([out[k] for out in outputs]) for k in outputs[0]}
+    return torch.stack(outputs)
+
+
 def batched_sgd_adapt(model: nn.Module, params: Params, x: Tensor, y: Tensor, **kwargs) -> Params:
     """:func:`sgd_adapt` for a batch of tasks: ``x`` and ``y`` carry a leading task dimension.
 
@@ -95,9 +130,13 @@ def batched_sgd_adapt(model: nn.Module, params: Params, x: Tensor, y: Tensor, **
     """
     if kwargs.get("steps", 0) == 0:
         return {name: p.expand(x.shape[0], *p.shape) for name, p in params.items()}
-    return torch.vmap(lambda x_t, y_t: sgd_adapt(model, params, x_t, y_t, **kwargs))(x, y)
+
+    def one_task(x_t: Tensor, y_t: Tensor) -> Params:
+        return sgd_adapt(model, params, x_t, y_t, **kwargs)
+
+    return map_tasks(one_task, x, y, loop=loops_over_tasks(model))
 
 
 def batched_predict(model: nn.Module, params: Params, x: Tensor) -> Tensor:
     """Apply ``model`` with per-task parameters (leading task dimension) to per-task inputs."""
-    return torch.vmap(lambda p, x_t: apply_params(model, p, x_t))(params, x)
+    return map_tasks(partial(apply_params, model), params, x, loop=loops_over_tasks(model))

@@ -135,18 +135,21 @@ class Learner(ABC):
         """
         check_int("meta_batch_size", meta_batch_size, minimum=1)
         generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
-        optimizer = self.optimizer
 
         def step(_: int) -> float:
-            loss = self.training_loss(tasks.sample(meta_batch_size, generator=generator).to(self.device))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            return loss.item()
+            return self.training_step(tasks.sample(meta_batch_size, generator=generator))
 
         return self._run(
             step, iterations, generator, progress, checkpointing, meta_batch_size, seed, max_seconds, callback
         )
+
+    def training_step(self, episode: Episode) -> float:
+        """One Adam step on :meth:`training_loss` of a batch of training tasks; returns the loss."""
+        loss = self.training_loss(episode.to(self.device))
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
 
     # -- shared machinery ---------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from .._checks import check_int
@@ -60,6 +61,11 @@ class Conv4(nn.Module):
             side //= 2
         self.feature_dim = channels * side * side
         self.head = nn.Linear(self.feature_dim, num_classes) if num_classes is not None else None
+        # Channels-last weights make the CPU's convolutions, GroupNorm and pooling run on NHWC
+        # activations: a training step about 1.5 times faster (benchmarks/image_throughput.py).
+        # Under torch.vmap GroupNorm cannot take them, so the learners loop over tasks instead
+        # (mtl_tutorial.adaptation.loops_over_tasks).
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, x: Tensor) -> Tensor:
         features = self.features(x)

@@ -9,12 +9,13 @@ differs only in how it uses the support set (Chen et al. 2019; Tian et al. 2020;
 - :class:`FullFineTuning`: every weight fine-tuned, with a new head started at the class means.
 - :class:`L2SPFineTuning`: the same, pulled towards the pretrained weights (L2-SP).
 
-All adapt the tasks of an episode in parallel (batched weights, or ``vmap``).
+All adapt the tasks of an episode together (batched weights, ``vmap``, or a loop over tasks).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import torch
@@ -23,6 +24,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, grad
 
 from .._checks import check_int, check_nonnegative_float, check_positive_float
+from ..adaptation import apply_params, loops_over_tasks, map_tasks
 from ..learner import Learner
 from ..tasks import Episode, FewShotTasks
 from .pretrained import SupervisedPretraining
@@ -152,9 +154,9 @@ class FullFineTuning(TransferBaseline):
     The head starts at ``2 c_k, −‖c_k‖²`` from the class means ``c_k`` (the nearest-centroid
     classifier as a linear layer), so step 0 equals :class:`NearestCentroid`; then ``steps``
     (default 20) steps of gradient descent of size ``lr`` (default 0.001; with 0.01 the large
-    initial logits wreck the features) on all weights, every task
-    of the episode in parallel with ``vmap``. ``l2sp`` (default 0) adds ``l2sp/2 · ‖θ − θ₀‖²``,
-    pulling the backbone towards its pretrained weights θ₀ (Li et al. 2018).
+    initial logits wreck the features) on all weights, for every task
+    of the episode (``vmap``; a loop for convolutional backbones). ``l2sp`` (default 0) adds
+    ``l2sp/2 · ‖θ − θ₀‖²``, pulling the backbone towards its pretrained weights θ₀ (Li et al. 2018).
     """
 
     name = "finetune"
@@ -186,12 +188,13 @@ class FullFineTuning(TransferBaseline):
                 params = {k: v - lr * g[k] for k, v in params.items()}
             return params
 
-        return torch.vmap(one_task)(x, labels, means)
+        return map_tasks(one_task, x, labels, means, loop=loops_over_tasks(model))
 
     def predict(self, adapted: dict[str, Tensor], x: Tensor) -> Tensor:
         model = _Classifier(self.pretrained.backbone)
         with torch.no_grad():
-            return torch.vmap(lambda p, x_t: functional_call(model, p, (x_t,)))(adapted, x.to(self.device))
+            forward = partial(apply_params, model)
+            return map_tasks(forward, adapted, x.to(self.device), loop=loops_over_tasks(model))
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "steps": self.steps, "l2sp": self.l2sp}

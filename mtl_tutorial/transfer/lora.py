@@ -75,8 +75,10 @@ class LowRankUpdate(nn.Module):
         return (self.alpha / self.rank * (self.lora_b @ self.lora_a)).reshape(self.layer.weight.shape)
 
     def forward(self, x: Tensor) -> Tensor:
-        weight = self.layer.weight + self.delta()
         layer = self.layer
+        # in the frozen weight's memory layout (channels-last in the Conv-4), which decides the
+        # convolution's algorithm: with a zero update the output is the original's, bit for bit
+        weight = torch.empty_like(layer.weight).copy_(layer.weight + self.delta())
         if isinstance(layer, nn.Linear):
             return F.linear(x, weight, layer.bias)
         return F.conv2d(x, weight, layer.bias, layer.stride, layer.padding, layer.dilation, layer.groups)
