@@ -70,6 +70,15 @@ class MAML(GradientLearner):
         # then runs each iteration about 1.5x faster: worth it for long runs only.
         self.compile = bool(compile)
         self._compiled_task_losses = torch.compile(self._task_losses) if self.compile else None
+        #: Whether meta-training runs the tasks of a batch one after another instead of under
+        #: ``vmap``: for convolutional networks (faster on the CPU), except when compiled.
+        self.loop_over_tasks = loops_over_tasks(self.model) and not self.compile
+        if self.compile and loops_over_tasks(self.model):
+            # torch 2.13 compiles a loop of torch.func.grad calls into a wrong meta-gradient
+            # (off by a factor of thousands; tests/test_image_path.py holds the compiled result
+            # to the eager one); its vmap is right, and under vmap GroupNorm needs the default
+            # memory layout, not the Conv-4's channels-last.
+            self.model.to(memory_format=torch.contiguous_format)
         self.accumulate_per_task = bool(accumulate_per_task)
 
     @property
@@ -98,9 +107,8 @@ class MAML(GradientLearner):
 
     def _task_losses(self, params, support_x, support_y, query_x, query_y) -> torch.Tensor:
         """Query loss of each task after its inner loop. Adaptation and query loss are mapped
-        over the tasks together (one ``vmap`` costs fewer batching passes than two); convolutional
-        networks take a loop over the tasks instead, faster on the CPU (see
-        :func:`~mtl_tutorial.adaptation.loops_over_tasks`)."""
+        over the tasks together (one ``vmap`` costs fewer batching passes than two), or looped over
+        when ``loop_over_tasks`` (see :func:`~mtl_tutorial.adaptation.loops_over_tasks`)."""
         kwargs = self.adaptation_kwargs()
 
         def one_task(sx, sy, qx, qy):
@@ -110,8 +118,7 @@ class MAML(GradientLearner):
             )  # fmt: skip
             return self.loss_fn(apply_params(self.model, adapted, qx), qy)
 
-        loop = loops_over_tasks(self.model)
-        return map_tasks(one_task, support_x, support_y, query_x, query_y, loop=loop)
+        return map_tasks(one_task, support_x, support_y, query_x, query_y, loop=self.loop_over_tasks)
 
     training_loss = meta_loss
 
