@@ -7,7 +7,7 @@ training, Adam 1e-3), 2 CPU threads. Each method performs whole meta-training it
 (meta-gradient and update) on the same pre-sampled batches of glyph episodes. Before timing,
 the script checks that our MAML (second and first order), its ``vmap`` path, its compiled
 path, the loop and ``higher`` compute the same meta-gradient (largest difference relative to
-the largest entry of ``higher``'s, at most 1e-5), and stops if they do not.
+the largest entry of ``higher``'s, at most 1e-5; 1e-4 for the vmap paths), and stops if they do not.
 
 Rows: ``maml``, ``fomaml``, ``anil``, ``reptile``, ``protonet`` are the package's learners as the
 book uses them (convolutional networks take a loop over the tasks:
@@ -23,7 +23,8 @@ meta-gradient (``MAML(accumulate_per_task=True)``), whose peak does not grow wit
     python benchmarks/image_throughput.py --json results/image_throughput.json
 
 ``higher`` is optional (``pip install higher``); without it its rows are skipped. ``--quick``
-measures 1-shot only, for a shorter run.
+(what CI runs) measures 1-shot only and leaves out the compiled rows, whose compilation takes
+minutes per set-up.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ except ImportError:  # optional
 
 WAYS, QUERIES, INNER_LR, OUTER_LR = 5, 15, 0.4, 1e-3
 Iteration = Callable[[object], None]
+# Under vmap each convolution becomes a grouped one (and compiled, kernels are fused): their
+# float32 rounding differs more from the per-task computation of the references
+TOLERANCE = {"maml_compiled": 1e-4, "maml_vmap": 1e-4}
 
 
 def batches(shots: int, meta_batch: int, count: int, seed: int = 0):
@@ -237,6 +241,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
+    if args.quick:
+        METHODS.pop("maml_compiled")
     rows, checks = [], {}
     for shots in (1,) if args.quick else (1, 5):
         for meta_batch in (4, 16):
@@ -245,7 +251,7 @@ def main() -> None:
             checks[where] = check_meta_gradients(episodes[0])
             for name, difference in checks[where].items():
                 print(f"{where}: meta-gradient {name}: largest relative difference {difference:.1e}")
-                if difference > 1e-5:
+                if difference > TOLERANCE.get(name.split("_vs_")[0], 1e-5):
                     sys.exit(f"{name} computes a different meta-gradient ({difference:.1e}, {where})")
             for method in METHODS:
                 speed, warmup = throughput(method, episodes, args.seconds)
