@@ -162,7 +162,9 @@ def with_higher(first_order: bool, steps: int = 1) -> tuple[Iteration, nn.Module
 
 METHODS: dict[str, Callable[[], tuple[Iteration, nn.Module]]] = {
     kind: (lambda kind=kind: ours(kind))
-    for kind in ("maml", "maml_compiled", "maml_vmap", "fomaml", "anil", "reptile", "protonet")
+    for kind in (
+        "maml", "maml_accumulated", "maml_compiled", "maml_vmap", "fomaml", "anil", "reptile", "protonet"
+    )  # fmt: skip
 }
 METHODS["loop"] = lambda: per_task_loop(first_order=False)
 METHODS["loop_fo"] = lambda: per_task_loop(first_order=True)
@@ -195,7 +197,7 @@ def check_meta_gradients(episode) -> dict[str, float]:
     reference's largest entry (``higher`` where installed, else the per-task loop)."""
     differences = {}
     for group in (SECOND_ORDER, FIRST_ORDER):
-        methods = [m for m in group if m in METHODS or m == "maml_accumulated"]
+        methods = [m for m in group if m in METHODS]
         reference_name = next(m for m in reversed(methods) if m.startswith(("higher", "loop")))
         reference = meta_gradient(reference_name, episode)
         for method in methods:
