@@ -7,17 +7,19 @@ training, Adam 1e-3), 2 CPU threads. Each method performs whole meta-training it
 (meta-gradient and update) on the same pre-sampled batches of glyph episodes. Before timing,
 the script checks that our MAML (second and first order), its ``vmap`` path, its compiled
 path, the loop and ``higher`` compute the same meta-gradient (largest difference relative to
-the largest entry of ``higher``'s, at most 1e-5; 1e-4 for the vmap paths), and stops if they do not.
+the largest entry of ``higher``'s, at most 1e-5; 1e-4 for the vmap path), and stops if they do not.
 
 Rows: ``maml``, ``fomaml``, ``anil``, ``reptile``, ``protonet`` are the package's learners as the
 book uses them (convolutional networks take a loop over the tasks:
-:func:`mtl_tutorial.adaptation.loops_over_tasks`); ``maml_compiled`` is ``MAML(compile=True)``,
-which vmaps over the tasks on the default memory layout (torch 2.13 compiles the per-task loop
-into a wrong meta-gradient; GroupNorm cannot take channels-last weights under ``vmap``); its
-one-off compilation is in the warm-up time; ``maml_vmap`` is the same ``vmap`` path uncompiled
-(the package's path for every network before); ``loop`` and ``higher`` (and ``*_fo``, first order) are
-the references. Peak tensor memory of one second-order MAML iteration is measured for 1, 3 and
-5 inner steps, alongside its remedies: first order, and per-task accumulation of the
+:func:`mtl_tutorial.adaptation.loops_over_tasks`); ``maml_accumulated`` is ``maml`` with
+``accumulate_per_task=True``; ``maml_vmap`` is MAML's ``vmap`` over the tasks (the package's path
+for every network before) on the default memory layout (GroupNorm cannot take channels-last
+weights under ``vmap``), and ``maml_compiled`` the same through ``torch.compile``: what
+``MAML(compile=True)`` would run, which the package refuses for convolutional networks (torch
+2.13 compiles the per-task loop into a wrong meta-gradient, and this path is slower and off by
+up to 2e-3), so its difference is reported, not enforced; ``loop`` and ``higher`` (and ``*_fo``,
+first order) are the references. Peak tensor memory of one second-order MAML iteration is
+measured for 1, 3 and 5 inner steps, alongside its remedies: first order, and per-task accumulation of the
 meta-gradient (``MAML(accumulate_per_task=True)``), whose peak does not grow with the meta-batch.
 
     python benchmarks/image_throughput.py --json benchmarks/results/image_throughput.json
@@ -60,7 +62,10 @@ WAYS, QUERIES, INNER_LR, OUTER_LR = 5, 15, 0.4, 1e-3
 Iteration = Callable[[object], None]
 # Under vmap each convolution becomes a grouped one (and compiled, kernels are fused): their
 # float32 rounding differs more from the per-task computation of the references
-TOLERANCE = {"maml_compiled": 1e-4, "maml_vmap": 1e-4}
+TOLERANCE = {"maml_vmap": 1e-4}
+# The compiled vmap path is measured to show why MAML(compile=True) refuses convolutional
+# networks: slower than the eager loop, and its meta-gradient off by up to 2e-3 (5-shot, 16 tasks)
+REPORTED_ONLY = {"maml_compiled"}
 
 
 def batches(shots: int, meta_batch: int, count: int, seed: int = 0):
@@ -85,7 +90,7 @@ def adam_step(learner, loss: Tensor) -> None:
 
 
 def ours(kind: str, steps: int = 1) -> tuple[Iteration, nn.Module]:
-    model = fresh_conv4(channels_last=kind != "maml_vmap")
+    model = fresh_conv4(channels_last=kind not in ("maml_vmap", "maml_compiled"))
     if kind == "reptile":
         learner = Reptile(model, inner_lr=0.1, inner_steps=3, outer_lr=1.0)  # compare glyphs' settings
         return (lambda episode: learner.reptile_step(episode, 1.0)), model
@@ -97,13 +102,15 @@ def ours(kind: str, steps: int = 1) -> tuple[Iteration, nn.Module]:
     learner = {
         "maml": lambda: MAML(model, **settings),
         "maml_vmap": lambda: MAML(model, **settings),
-        "maml_compiled": lambda: MAML(model, compile=True, **settings),
+        "maml_compiled": lambda: MAML(model, **settings),
         "maml_accumulated": lambda: MAML(model, accumulate_per_task=True, **settings),
         "fomaml": lambda: MAML(model, first_order=True, **settings),
         "anil": lambda: ANIL(model, **settings),
     }[kind]()
-    if kind == "maml_vmap":  # the package's vmap path, for comparison
+    if kind in ("maml_vmap", "maml_compiled"):  # the vmap path, for comparison
         learner.loop_over_tasks = False
+    if kind == "maml_compiled":  # what MAML(compile=True) would run; it refuses convolutions
+        learner._compiled_task_losses = torch.compile(learner._task_losses)
     return learner.training_step, model
 
 
@@ -269,7 +276,8 @@ def main() -> None:
             checks[where] = check_meta_gradients(episodes[0])
             for name, difference in checks[where].items():
                 print(f"{where}: meta-gradient {name}: largest relative difference {difference:.1e}")
-                if difference > TOLERANCE.get(name.split("_vs_")[0], 1e-5):
+                method = name.split("_vs_")[0]
+                if method not in REPORTED_ONLY and difference > TOLERANCE.get(method, 1e-5):
                     sys.exit(f"{name} computes a different meta-gradient ({difference:.1e}, {where})")
             for method in METHODS:
                 speed, warmup = throughput(method, episodes, args.seconds)

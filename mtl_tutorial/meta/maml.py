@@ -32,13 +32,15 @@ class MAML(GradientLearner):
         device: where to train (default: the model's device).
         compile: run meta-training through ``torch.compile`` (default False): a one-off
             compilation of tens of seconds, then faster iterations; needs a C++ compiler on CPU.
+            Not for convolutional networks (``ValueError``): see ``loop_over_tasks``.
         accumulate_per_task: in :meth:`training_step`, backpropagate each task's query loss as
             soon as it is computed (default False). The meta-gradient is the same, up to
             rounding; peak memory holds one task's inner-loop graph instead of the whole
             meta-batch's, so it no longer grows with the meta-batch.
 
     Raises:
-        ValueError: for a learning rate that is not > 0 or a step count below 0.
+        ValueError: for a learning rate that is not > 0, a step count below 0, or
+            ``compile=True`` with a convolutional network.
     """
 
     name = "maml"
@@ -66,19 +68,21 @@ class MAML(GradientLearner):
         self.first_order = bool(first_order)
         if self.first_order:
             self.name = "fomaml"
+        #: Whether meta-training runs the tasks of a batch one after another instead of under
+        #: ``vmap``: for convolutional networks, faster on the CPU.
+        self.loop_over_tasks = loops_over_tasks(self.model)
+        if compile and self.loop_over_tasks:
+            # torch 2.13 compiles a loop of torch.func.grad calls into a wrong meta-gradient (off
+            # by a factor of thousands); compiled, the vmap path was slower than the eager loop
+            # on the glyph Conv-4 and off by up to 2e-3 (benchmarks/image_throughput.py).
+            raise ValueError(
+                "compile=True is for networks without convolutions: for convolutional networks "
+                "MAML loops over the tasks, which torch.compile does not yet differentiate correctly"
+            )
         # torch.compile traces the whole inner and outer computation once (tens of seconds),
         # then runs each iteration about 1.5x faster: worth it for long runs only.
         self.compile = bool(compile)
         self._compiled_task_losses = torch.compile(self._task_losses) if self.compile else None
-        #: Whether meta-training runs the tasks of a batch one after another instead of under
-        #: ``vmap``: for convolutional networks (faster on the CPU), except when compiled.
-        self.loop_over_tasks = loops_over_tasks(self.model) and not self.compile
-        if self.compile and loops_over_tasks(self.model):
-            # torch 2.13 compiles a loop of torch.func.grad calls into a wrong meta-gradient
-            # (off by a factor of thousands; tests/test_image_path.py holds the compiled result
-            # to the eager one); its vmap is right, and under vmap GroupNorm needs the default
-            # memory layout, not the Conv-4's channels-last.
-            self.model.to(memory_format=torch.contiguous_format)
         self.accumulate_per_task = bool(accumulate_per_task)
 
     @property
