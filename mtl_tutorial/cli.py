@@ -16,6 +16,7 @@ import torch
 
 
 def _sinusoid(args: argparse.Namespace) -> int:
+    from .experiments.environment import run_environment
     from .experiments.sinusoid import METHODS, PAPER_SINUSOID_K5, SinusoidBudget, reproduce_sinusoid
 
     methods = args.methods.split(",") if args.methods else list(METHODS)
@@ -24,26 +25,36 @@ def _sinusoid(args: argparse.Namespace) -> int:
         budget = budget.scaled(args.scale)
     steps = (1, 5, 10)
     rows, per_task = reproduce_sinusoid(
-        methods, budget=budget, steps=steps, seed=args.seed, device=args.device, progress=args.progress
-    )
+        methods, budget=budget, steps=steps, test_tasks=args.test_tasks, seed=args.seed,
+        test_seed=args.test_seed, device=args.device, compile=not args.eager, progress=args.progress,
+    )  # fmt: skip
 
-    print("\nQuery MSE after fine-tuning on K = 5 points, mean ± 95% CI over 600 tasks; paper in brackets")
-    print(f"{'method':>10} | " + " | ".join(f"{s:>2} step{'s' if s > 1 else ' '}          " for s in steps))
+    tasks = f"{args.test_tasks} test tasks (seed {args.test_seed})"
+    print(f"\nQuery MSE after fine-tuning on K = 5 points, {tasks}; paper in brackets")
+    print("each cell: mean ± 95% CI (no mean when a task diverged), median, tasks diverged")
+    print(f"{'method':>10} | " + " | ".join(f"{s:>2} step{'s' if s > 1 else ' '}{'':>27}" for s in steps))
     for method in methods:
         cells = []
         for s in steps:
             row = next(r for r in rows if r["method"] == method and r["steps"] == s)
             paper = PAPER_SINUSOID_K5.get(method, {}).get(s)
-            mine = (
-                f"{row['mse']:.3f} ± {row['ci95']:.3f}"
-                if row["mse"] is not None
-                else f"{row['diverged']} diverged"
+            mean = f"{row['mse']:.3f} ± {row['ci95']:.3f}" if row["mse"] is not None else "–"
+            median = f"{row['median']:.3f}" if row["median"] is not None else "inf"
+            cells.append(
+                f"{mean:>13} {median:>7} {row['diverged']:>3}" + (f" [{paper:.2f}]" if paper else "       ")
             )
-            cells.append(f"{mine:>13}" + (f" [{paper:.2f}]" if paper else "       "))
         print(f"{method:>10} | " + " | ".join(cells))
 
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2))
+        compiled = sorted({r["method"] for r in rows if r["compiled"]})
+        report = {
+            "command": args.command_line,
+            "settings": {"seed": args.seed, "test_seed": args.test_seed, "test_tasks": args.test_tasks,
+                         "shots": 5, "steps": list(steps), "iterations": budget.iterations},
+            "environment": run_environment(device=args.device, compiled=compiled),
+            "rows": rows,
+        }  # fmt: skip
+        Path(args.json).write_text(json.dumps(report, indent=2))
         print(f"wrote {args.json}")
     if args.figure:
         _save_figure(args.figure, rows, methods, steps)
@@ -85,7 +96,7 @@ def _save_figure(path: str, rows: list[dict], methods: Sequence[str], steps: Seq
             )
     ax.set(
         xlabel="gradient steps on the K = 5 support points",
-        ylabel="query MSE (600 tasks)",
+        ylabel="query MSE",
         yscale="log",
         xticks=list(steps),
         title="Sinusoid regression, K = 5",
@@ -165,6 +176,48 @@ def _claims(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sharpness(args: argparse.Namespace) -> int:
+    from .experiments.environment import run_environment
+    from .experiments.sharpness import sinusoid_sharpness
+
+    trace = sinusoid_sharpness(
+        args.method, iterations=args.iterations, checkpoints=args.checkpoints, test_tasks=args.test_tasks,
+        seed=args.seed, test_seed=args.test_seed, compile=not args.eager, device=args.device,
+        progress=args.progress,
+    )  # fmt: skip
+    rows = trace.rows()
+    print(f"\nsharpness (top support-loss Hessian eigenvalue) of {args.test_tasks} test tasks, K = 5, "
+          f"against the limit 2 / alpha = {trace.limit:g}")  # fmt: skip
+    print(f"{'iteration':>9} | {'median':>7} {'p90':>7} {'max':>7} {'above':>5} | "
+          + " | ".join(f"{s:>2} steps: median, diverged" for s in trace.steps))  # fmt: skip
+    for row in rows:
+        medians = [row[f"mse_median_{s}"] for s in trace.steps]
+        cells = [
+            f"{'inf' if m is None else m:>17} {row[f'diverged_{s}']:>8}"
+            for m, s in zip(medians, trace.steps, strict=True)
+        ]
+        quantiles = " ".join(f"{row[f'sharpness_{k}']:>7.1f}" for k in ("median", "p90", "max"))
+        print(f"{row['iteration']:>9} | {quantiles} {row['tasks_above_limit']:>5} | " + " | ".join(cells))
+    last_steps = max(trace.steps)
+    above, diverged = trace.above_limit()[-1], trace.diverged(last_steps)[-1]
+    print(f"at the end: {int(above.sum())} tasks above the limit, of which "
+          f"{int((above & diverged).sum())} diverged with {last_steps} steps; {int((~above).sum())} "
+          f"below it, of which {int((~above & diverged).sum())} diverged")  # fmt: skip
+    if args.json:
+        report = {
+            "command": args.command_line,
+            "environment": run_environment(
+                device=args.device, compiled=not args.eager and args.method == "maml"
+            ),
+            "rows": rows,
+            "final": {"sharpness": trace.sharpness[-1].tolist(),
+                      f"diverged_{last_steps}": diverged.tolist()},
+        }  # fmt: skip
+        Path(args.json).write_text(json.dumps(report, indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
 def _cache(args: argparse.Namespace) -> int:
     from .recipes import RECIPES, cache_entries, clear_cache, models_dir, recipe, train_recipe
 
@@ -213,12 +266,44 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=0, help="seed of initialisation and task sampling (default 0)"
     )
     sinusoid.add_argument(
+        "--test-seed", type=int, default=2017, help="seed of the fixed test tasks (default 2017)"
+    )
+    sinusoid.add_argument("--test-tasks", type=int, default=600, help="number of test tasks (default 600)")
+    sinusoid.add_argument(
+        "--eager", action="store_true", help="do not compile MAML's meta-gradient (default: compiled)"
+    )
+    sinusoid.add_argument(
         "--device",
         default="cuda" if torch.cuda.is_available() else "cpu",
         help="cpu or cuda (default: cuda when available)",
     )
     sinusoid.add_argument("--progress", action="store_true", default=None, help="show progress bars")
     sinusoid.set_defaults(run=_sinusoid)
+
+    sharpness = commands.add_parser(
+        "sharpness", help="why fine-tuning diverges: inner-problem sharpness during meta-training"
+    )
+    targets = sharpness.add_subparsers(dest="benchmark", required=True)
+    sinusoid_sharp = targets.add_parser(
+        "sinusoid", help="the reproduction's MAML, its test tasks' sharpness against 2 / alpha"
+    )
+    sinusoid_sharp.add_argument("--method", default="maml", choices=["maml", "fomaml", "anil"])
+    sinusoid_sharp.add_argument(
+        "--iterations", type=int, default=48_000, help="meta-training iterations (default 48000)"
+    )
+    sinusoid_sharp.add_argument(
+        "--checkpoints", type=int, default=12, help="evenly spaced measurements (default 12)"
+    )
+    sinusoid_sharp.add_argument(
+        "--test-tasks", type=int, default=600, help="number of test tasks (default 600)"
+    )
+    sinusoid_sharp.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    sinusoid_sharp.add_argument("--test-seed", type=int, default=2017, help="test-task seed (default 2017)")
+    sinusoid_sharp.add_argument("--eager", action="store_true", help="do not compile MAML's meta-gradient")
+    sinusoid_sharp.add_argument("--json", help="write the rows and the final per-task sharpness to this file")
+    sinusoid_sharp.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    sinusoid_sharp.add_argument("--progress", action="store_true", default=None, help="show a progress bar")
+    sinusoid_sharp.set_defaults(run=_sharpness)
 
     compare = commands.add_parser("compare", help="compare methods head to head")
     benchmarks = compare.add_subparsers(dest="benchmark", required=True)
@@ -268,7 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.command_line = "mtl-tutorial " + " ".join(argv)  # recorded in JSON reports
     try:
         return args.run(args)
     except ValueError as error:  # bad input: say what is wrong, without a traceback
