@@ -85,3 +85,25 @@ def test_glyph_comparison_is_compare_glyphs_with_json_arguments_and_survives_the
         assert set(result["per_episode"]) == set(per_episode) == {("protonet", 1), ("centroid", 1)}
         assert all(torch.equal(result["per_episode"][key], per_episode[key]) for key in per_episode)
         assert len(result["log"]) == 2 and result["log"][0].startswith("1-shot")
+
+
+def test_the_default_budget_is_flops_and_buys_the_same_iterations_anywhere():
+    """With no iteration counts, each method runs the iterations its FLOP budget buys: a count
+    fixed by the FLOP counter, not by the machine's speed, so two runs give the same results."""
+    budget = dataclasses.replace(SMALL, train_gflops=10.0)  # a few iterations of a small run
+    runs = [compare_glyphs(["protonet", "centroid"], shots=(1,), budget=budget, log=quiet) for _ in range(2)]
+    (rows_a, per_a), (rows_b, per_b) = runs
+    for key in per_a:
+        assert torch.equal(per_a[key], per_b[key])
+    for row in rows_a:
+        per_iteration = row["train_flops"] // row["iterations"]
+        assert row["iterations"] == max(1, int(10e9 // per_iteration)) > 1
+        assert row["train_flops"] <= 10e9 < row["train_flops"] + per_iteration  # the budget, used up
+    assert budget.scaled(2).train_gflops == 20.0 and budget.scaled(2).train_cpu_seconds is None
+
+
+def test_budgets_refuse_impossible_values():
+    with pytest.raises(ValueError, match="train_gflops must be > 0"):
+        GlyphBudget(train_gflops=0)
+    with pytest.raises(ValueError, match="train_cpu_seconds must be > 0 or None"):
+        GlyphBudget(train_cpu_seconds=-1)

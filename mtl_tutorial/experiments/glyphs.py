@@ -1,10 +1,11 @@
 """Few-shot image classification on the rendered glyphs: every method, one protocol.
 
-Every method gets the same Conv-4 backbone (64 channels), the same training budget in CPU-seconds
-(process time, both threads counted) — or, for results that do not depend on the machine's speed,
-a fixed number of iterations per method — and the same fixed list of test episodes from the test
-scripts; it is scored by query accuracy with a 95% interval. Its cost is recorded in units that
-are the same on every machine — training FLOPs (one iteration's, counted by
+Every method gets the same Conv-4 backbone (64 channels), the same training budget in FLOPs
+(each method runs as many iterations as the budget buys, by the package's FLOP counter, so the
+results are the same on every machine; a budget in CPU-seconds is an explicit option) — or a fixed
+number of iterations per method — and the same fixed list of test episodes from the test scripts;
+it is scored by query accuracy with a 95% interval. Its cost is recorded in units that are the same
+on every machine — training FLOPs (one iteration's, counted by
 :func:`~mtl_tutorial.evaluation.count_flops`, times the iterations run), test FLOPs per episode and
 peak tensor memory (one training step; one test batch) — and, for display only, in the seconds it
 took on the machine that ran it.
@@ -13,6 +14,7 @@ took on the machine that ran it.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,12 +56,20 @@ class GlyphBudget:
     every method) near 15 minutes on 2 CPU cores; :meth:`scaled` multiplies the training
     budget (for a GPU, or a longer run).
 
+    ``train_gflops`` (default 500, about what 22 CPU-seconds bought on the 2-core machines the
+    book is developed on) is each method's training budget: a meta-learner runs
+    ``train_gflops / (GFLOPs of one of its iterations)`` iterations, the pretraining that every
+    transfer method shares as many steps as the budget buys. The iterations, hence the results,
+    are the same on every machine. ``train_cpu_seconds`` (default ``None``) replaces it with a
+    budget of CPU-seconds, whose results depend on the machine's speed and load.
+
     Small batches on purpose: on the CPU, tensors beyond glibc's 32 MB mmap threshold are
     mapped and unmapped at every step, and the page faults cost more than the arithmetic
     (a batch of 25 test episodes spent more time in the kernel than computing).
     """
 
-    train_cpu_seconds: float = 22.0
+    train_gflops: float = 500.0
+    train_cpu_seconds: float | None = None
     test_episodes: int = 600
     queries: int = 15
     ways: int = 5
@@ -69,8 +79,18 @@ class GlyphBudget:
     def scaled(self, factor: float) -> GlyphBudget:
         if not factor > 0:
             raise ValueError(f"factor must be > 0, got {factor}")
-        return GlyphBudget(self.train_cpu_seconds * factor, self.test_episodes, self.queries, self.ways,
-                           self.meta_batch_size, self.eval_batch)  # fmt: skip
+        seconds = None if self.train_cpu_seconds is None else self.train_cpu_seconds * factor
+        return dataclasses.replace(self, train_gflops=self.train_gflops * factor, train_cpu_seconds=seconds)
+
+    def __post_init__(self) -> None:
+        if not self.train_gflops > 0:
+            raise ValueError(f"train_gflops must be > 0, got {self.train_gflops}")
+        if self.train_cpu_seconds is not None and not self.train_cpu_seconds > 0:
+            raise ValueError(f"train_cpu_seconds must be > 0 or None, got {self.train_cpu_seconds}")
+
+    def iterations_for(self, flops_per_iteration: int) -> int:
+        """The iterations ``train_gflops`` buys at ``flops_per_iteration`` (at least 1)."""
+        return max(1, int(self.train_gflops * 1e9 // flops_per_iteration))
 
 
 def _meta_learner(method: str, ways: int, device: str) -> Learner:
@@ -131,7 +151,13 @@ def _training_flops(learner: Learner, batch: Episode) -> int:
 
 
 def _pretraining_flops(pretrained: SupervisedPretraining, classes) -> int:
-    """FLOPs of one supervised pretraining step (a batch of ``batch_size`` images)."""
+    """FLOPs of one supervised pretraining step (a batch of ``batch_size`` images); before
+    :meth:`~SupervisedPretraining.fit`, counted on a copy given the head fit would make."""
+    if pretrained.head is None:
+        pretrained = copy.deepcopy(pretrained)
+        images = classes.as_float(classes.flat()[0][:1]).to(pretrained.device)
+        width = pretrained.backbone(images).shape[-1]
+        pretrained.head = torch.nn.Linear(width, classes.num_classes).to(pretrained.device)
     flops = count_flops(_pretraining_step(pretrained, classes))
     pretrained.backbone.zero_grad()
     pretrained.head.zero_grad()
@@ -206,10 +232,12 @@ def compare_glyphs(
     """Train and test every method for each number of shots; returns the rows and, per
     ``(method, shots)``, the per-episode accuracies (for paired comparisons).
 
-    ``iterations`` (default ``None``: train for ``budget.train_cpu_seconds`` each) gives each meta
-    method its number of meta-iterations and, under the key ``"pretraining"``, the steps of the
-    pretraining that every transfer method shares. Results then depend only on the seed, not on
-    how fast the machine is; the rows still report the CPU-seconds each training took.
+    ``iterations`` (default ``None``: as many as ``budget.train_gflops`` buys, or training for
+    ``budget.train_cpu_seconds`` when that is set) gives each meta method its number of
+    meta-iterations and, under the key ``"pretraining"``, the steps of the pretraining that every
+    transfer method shares. Except with ``train_cpu_seconds``, results depend only on the seed,
+    not on how fast or busy the machine is; the rows still report the CPU-seconds each training
+    took, and the ``iterations`` it ran.
 
     Each row holds ``method``, ``shots``, ``accuracy`` and ``ci95``; ``train_flops`` (FLOPs of one
     training iteration × the iterations run; for a transfer method, those of the pretraining it
@@ -230,10 +258,12 @@ def compare_glyphs(
         for key in needed:
             check_int(f"iterations[{key!r}]", iterations[key], minimum=1)
 
-    def training_length(key: str) -> dict:
-        if iterations is None:
+    def training_length(key: str, flops_per_iteration: int) -> dict:
+        if iterations is not None:
+            return {"iterations": iterations[key], "max_seconds": None}
+        if budget.train_cpu_seconds is not None:
             return {"iterations": 10**9, "max_seconds": budget.train_cpu_seconds}
-        return {"iterations": iterations[key], "max_seconds": None}
+        return {"iterations": budget.iterations_for(flops_per_iteration), "max_seconds": None}
 
     benchmark = load_glyphs(glyphs or GlyphConfig())
     train_classes, test_classes = benchmark.split("train"), benchmark.split("test")
@@ -248,20 +278,25 @@ def compare_glyphs(
             seed_everything(seed)
             if method in META_METHODS:
                 learner = _meta_learner(method, budget.ways, device)
+                batch = train.sample(budget.meta_batch_size, seed=seed).to(device)
+                flops_per_iteration = _training_flops(learner, batch)  # the same before and after training
                 started = time.process_time()
                 losses = learner.fit(train, meta_batch_size=budget.meta_batch_size, seed=seed, progress=False,
-                                     **training_length(method))  # fmt: skip
+                                     **training_length(method, flops_per_iteration))  # fmt: skip
                 train_seconds = time.process_time() - started
-                batch = train.sample(budget.meta_batch_size, seed=seed).to(device)
-                train_flops = _training_flops(learner, batch) * len(losses)
+                train_iterations = len(losses)
+                train_flops = flops_per_iteration * train_iterations
                 train_peak = _training_peak(learner, batch)
             else:
                 if pretrained is None:  # pretrained once; shared by every transfer baseline and shot count
                     pretrained = SupervisedPretraining(Conv4(), device=device)
-                    pretrained.fit(train, seed=seed, progress=False, **training_length("pretraining"))
-                    pretraining_flops = _pretraining_flops(pretrained, train_classes) * len(pretrained.losses)
+                    step_flops = _pretraining_flops(pretrained, train_classes)
+                    length = training_length("pretraining", step_flops)
+                    pretrained.fit(train, seed=seed, progress=False, **length)
+                    pretraining_flops = step_flops * len(pretrained.losses)
                 learner = _transfer_learner(method, pretrained)
                 train_seconds, train_flops = pretrained.train_seconds, pretraining_flops
+                train_iterations = len(pretrained.losses)
                 train_peak = _pretraining_peak(pretrained, train_classes)
             accuracy, ms, test_flops, test_peak = _evaluate(learner, test, budget, episodes)
             summary = mean_ci(accuracy)
@@ -269,6 +304,7 @@ def compare_glyphs(
             rows.append({
                 "method": method, "shots": k,
                 "accuracy": round(summary.mean, 4), "ci95": round(summary.ci95, 4),
+                "iterations": train_iterations,
                 "train_flops": int(train_flops), "test_flops_per_episode": int(test_flops),
                 "train_seconds": round(train_seconds, 1), "test_ms_per_episode": round(ms, 1),
                 "train_peak_mib": round(train_peak, 1),
