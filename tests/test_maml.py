@@ -55,6 +55,19 @@ def test_second_order_meta_gradient_matches_finite_differences(inner_steps):
     torch.testing.assert_close(analytic, numeric, rtol=1e-6, atol=1e-7)
 
 
+def test_the_multi_step_loss_is_the_mean_of_the_query_losses_after_each_step():
+    episode = tiny_episode()
+    multi = tiny_maml(3)
+    multi.multi_step_loss = True
+    each = [tiny_maml(k).meta_loss(episode) for k in (1, 2, 3)]  # the same initial weights
+    torch.testing.assert_close(multi.meta_loss(episode), torch.stack(each).mean())
+    # and its meta-gradient is that loss's true gradient, through every step
+    analytic = autograd_meta_gradient(multi, episode)
+    numeric = finite_difference_meta_gradient(multi, episode)
+    torch.testing.assert_close(analytic, numeric, rtol=1e-6, atol=1e-7)
+    assert MAML(MLP(), inner_steps=3, multi_step_loss=True).config()["multi_step_loss"] is True
+
+
 @pytest.mark.parametrize("inner_steps", [1, 3])
 def test_first_order_meta_gradient_does_not_match_finite_differences(inner_steps):
     maml, episode = tiny_maml(inner_steps, first_order=True), tiny_episode()

@@ -33,6 +33,10 @@ class MAML(GradientLearner):
         compile: run meta-training through ``torch.compile`` (default False): a one-off
             compilation of tens of seconds, then faster iterations; needs a C++ compiler on CPU.
             Not for convolutional networks (``ValueError``): see ``loop_over_tasks``.
+        multi_step_loss: meta-train on the mean of the query losses after each of the
+            ``inner_steps`` inner steps, not only after the last (default False): the multi-step
+            loss of MAML++ (Antoniou et al. 2019), with equal weights. Training then penalises
+            initialisations from which further steps overshoot.
         accumulate_per_task: in :meth:`training_step`, backpropagate each task's query loss as
             soon as it is computed (default False). The meta-gradient is the same, up to
             rounding; peak memory holds one task's inner-loop graph instead of the whole
@@ -57,6 +61,7 @@ class MAML(GradientLearner):
         loss_fn: LossFn = task_loss,
         device: str | torch.device | None = None,
         compile: bool = False,
+        multi_step_loss: bool = False,
         accumulate_per_task: bool = False,
     ) -> None:
         inner_lr = check_positive_float("inner_lr", inner_lr)  # named as the caller knows it
@@ -66,6 +71,7 @@ class MAML(GradientLearner):
         )
         self.inner_steps = check_int("inner_steps", inner_steps, minimum=0)
         self.first_order = bool(first_order)
+        self.multi_step_loss = bool(multi_step_loss)
         if self.first_order:
             self.name = "fomaml"
         #: Whether meta-training runs the tasks of a batch one after another instead of under
@@ -116,6 +122,13 @@ class MAML(GradientLearner):
         kwargs = self.adaptation_kwargs()
 
         def one_task(sx, sy, qx, qy):
+            if self.multi_step_loss and self.inner_steps > 1:  # the query loss after every step
+                adapted, losses = params, []
+                for _ in range(self.inner_steps):
+                    adapted = sgd_adapt(self.model, adapted, sx, sy, steps=1, loss_fn=self.loss_fn,
+                                        first_order=self.first_order, **kwargs)  # fmt: skip
+                    losses.append(self.loss_fn(apply_params(self.model, adapted, qx), qy))
+                return torch.stack(losses).mean()
             adapted = sgd_adapt(
                 self.model, params, sx, sy, steps=self.inner_steps, loss_fn=self.loss_fn,
                 first_order=self.first_order, **kwargs,
@@ -141,4 +154,7 @@ class MAML(GradientLearner):
         return total
 
     def config(self) -> dict[str, Any]:
-        return {**super().config(), "inner_steps": self.inner_steps, "first_order": self.first_order}
+        out = {**super().config(), "inner_steps": self.inner_steps, "first_order": self.first_order}
+        if self.multi_step_loss:  # only when set, so checkpoints of earlier runs still resume
+            out["multi_step_loss"] = True
+        return out
