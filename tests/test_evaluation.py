@@ -19,7 +19,7 @@ from mtl_tutorial import (
     query_mse,
     results_table,
 )
-from mtl_tutorial.evaluation import episode_accuracy, query_accuracy
+from mtl_tutorial.evaluation import diverged_tasks, episode_accuracy, query_accuracy
 from mtl_tutorial.tasks import FewShotTasks, ImageClasses
 
 
@@ -159,3 +159,13 @@ def test_scoring_without_a_graph_gives_the_same_numbers(make, monkeypatch):
     monkeypatch.setattr(type(learner), "adapts_without_autograd", False)
     assert torch.equal(query_mse(learner, episodes, steps=(1, 5)), fast)
     assert recorded == [False, False, True, True]
+
+
+def test_diverged_tasks_counts_blow_ups_that_stay_finite():
+    before = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    after = torch.tensor([0.5, 25.0, float("inf"), float("nan")])  # fine, 12.5x worse, inf, NaN
+    assert diverged_tasks(after, before).tolist() == [False, True, True, True]
+    assert diverged_tasks(after, before, factor=20).tolist() == [False, False, True, True]
+    assert diverged_tasks(torch.stack([after, before]), before).shape == (2, 4)
+    with pytest.raises(ValueError, match="must end with the tasks"):
+        diverged_tasks(after[:3], before)

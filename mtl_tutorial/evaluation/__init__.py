@@ -3,12 +3,13 @@
 from .compute import count_flops
 from .memory import peak_tensor_memory
 from .scoring import episode_accuracy, query_accuracy, query_mse, results_table
-from .stats import MeanCI, count_diverged, fraction_better, mean_ci, paired_difference
+from .stats import MeanCI, count_diverged, diverged_tasks, fraction_better, mean_ci, paired_difference
 
 __all__ = [
     "MeanCI",
     "count_diverged",
     "count_flops",
+    "diverged_tasks",
     "episode_accuracy",
     "fraction_better",
     "mean_ci",

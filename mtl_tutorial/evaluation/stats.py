@@ -77,3 +77,24 @@ def fraction_better(a: Tensor, b: Tensor) -> MeanCI:
 def count_diverged(values: Tensor) -> int:
     """Number of tasks whose loss is infinite or NaN (their fine-tuning diverged)."""
     return int((~torch.isfinite(torch.as_tensor(values))).sum())
+
+
+def diverged_tasks(after: Tensor, before: Tensor, factor: float = 10.0) -> Tensor:
+    """Which tasks fine-tuning blew up on: the error after adapting is infinite, NaN, or more than
+    ``factor`` (default 10) times the task's error before adapting.
+
+    A step size past the stability limit can make the error grow by orders of magnitude and still
+    stay finite (one test task of the sinusoid reproduction reached 4e20 after 10 steps): counting
+    only infinities would miss it, and its mean would swamp every other task's.
+
+    Args:
+        after: errors after adapting, shape ``(tasks,)`` or ``(steps, tasks)``.
+        before: each task's error before adapting (0 steps), shape ``(tasks,)``, or any trailing
+            part of ``after``'s shape.
+    """
+    after, before = torch.as_tensor(after), torch.as_tensor(before)
+    if before.dim() > after.dim() or after.shape[after.dim() - before.dim():] != before.shape:
+        raise ValueError(
+            f"after must end with the tasks of before {tuple(before.shape)}, got {tuple(after.shape)}"
+        )
+    return ~torch.isfinite(after) | (after > factor * before)

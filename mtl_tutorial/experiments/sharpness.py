@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from .._checks import check_int
-from ..evaluation import query_mse
+from ..evaluation import diverged_tasks, query_mse
 from ..evaluation.sharpness import support_sharpness
 from ..learner import GradientLearner
 from ..tasks import Episode, TaskSource
@@ -32,7 +32,8 @@ class SharpnessTrace:
         sharpness: ``(checkpoints, tasks)``, the largest support-loss Hessian eigenvalue of each
             test task at the initialisation of that checkpoint.
         mse: ``(checkpoints, len(steps), tasks)``, each task's query MSE after each number of
-            ``steps`` of fine-tuning with step size ``inner_lr`` (infinite or NaN if it diverged).
+            ``steps`` of fine-tuning with step size ``inner_lr``.
+        before: ``(checkpoints, tasks)``, each task's query MSE before fine-tuning.
         steps: the numbers of fine-tuning steps scored.
         inner_lr: the step size ``α`` of fine-tuning (and of MAML's inner loop).
     """
@@ -40,6 +41,7 @@ class SharpnessTrace:
     iterations: list[int]
     sharpness: Tensor
     mse: Tensor
+    before: Tensor
     steps: tuple[int, ...]
     inner_lr: float
 
@@ -53,10 +55,11 @@ class SharpnessTrace:
         return self.sharpness > self.limit
 
     def diverged(self, steps: int) -> Tensor:
-        """``(checkpoints, tasks)``: whether fine-tuning with ``steps`` steps ended non-finite."""
+        """``(checkpoints, tasks)``: whether fine-tuning with ``steps`` steps blew up (an error
+        infinite, NaN or ten times the error before; :func:`~mtl_tutorial.evaluation.diverged_tasks`)."""
         if steps not in self.steps:
             raise ValueError(f"steps must be one of the scored {list(self.steps)}, got {steps}")
-        return ~torch.isfinite(self.mse[:, self.steps.index(steps)])
+        return diverged_tasks(self.mse[:, self.steps.index(steps)], self.before)
 
     def rows(self) -> list[dict]:
         """One summary per checkpoint: sharpness quantiles, the share of tasks above the limit,
@@ -75,7 +78,7 @@ class SharpnessTrace:
             }
             for j, s in enumerate(self.steps):
                 errors = torch.nan_to_num(self.mse[i, j].double(), nan=float("inf"))
-                row[f"diverged_{s}"] = int((~torch.isfinite(errors)).sum())
+                row[f"diverged_{s}"] = int(self.diverged(s)[i].sum())
                 median = errors.median().item()
                 row[f"mse_median_{s}"] = round(median, 4) if median != float("inf") else None
             out.append(row)
@@ -134,7 +137,7 @@ def trace_sharpness(
             support_sharpness(learner.model, test_set, params=learner.initial_params(),
                               adapted=adaptation.get("adapted"), iterations=power_iterations).cpu()
         )  # fmt: skip
-        errors.append(query_mse(learner, test_set, steps=steps))
+        errors.append(query_mse(learner, test_set, steps=(0, *steps)))
 
     def callback(done: int) -> None:
         if done in wanted:
@@ -143,7 +146,9 @@ def trace_sharpness(
     measure(0)
     learner.fit(train_tasks, iterations=iterations, meta_batch_size=meta_batch_size, seed=seed,
                 progress=progress, callback=callback)  # fmt: skip
-    return SharpnessTrace(done_at, torch.stack(sharpness), torch.stack(errors), steps, adaptation["lr"])
+    scores = torch.stack(errors)
+    lr = adaptation["lr"]
+    return SharpnessTrace(done_at, torch.stack(sharpness), scores[:, 1:], scores[:, 0], steps, lr)
 
 
 def sinusoid_sharpness(

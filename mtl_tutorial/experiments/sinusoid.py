@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .._checks import check_int
-from ..evaluation import mean_ci, query_mse
+from ..evaluation import diverged_tasks, mean_ci, query_mse
 from ..learner import Learner
 from ..meta import ANIL, MAML, MetaSGD, Reptile, TaskConditioned
 from ..models import MLP, FiLMNetwork
@@ -104,10 +104,11 @@ def reproduce_sinusoid(
 
     Returns:
         The rows ``{method, shots, steps, mse, ci95, median, diverged, compiled, train_seconds,
-        iterations}`` (``mse`` and ``ci95`` are ``None`` when ``diverged`` tasks ended with an
-        infinite or NaN error; ``median``, the (lower) median over all tasks, diverged ones included,
-        is ``None`` only if half of them diverged) and, per method, the per-task MSE tensor of shape
-        ``(len(steps), test_tasks)``.
+        iterations}``: ``diverged`` counts the tasks fine-tuning blew up on (an error infinite, NaN
+        or ten times the error before adapting; :func:`~mtl_tutorial.evaluation.diverged_tasks`);
+        ``mse`` and ``ci95`` are ``None`` when an error is infinite or NaN; ``median``, the (lower)
+        median over all tasks, diverged ones included, is ``None`` only if half of them diverged;
+        and, per method, the per-task MSE tensor of shape ``(len(steps), test_tasks)``.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -128,12 +129,13 @@ def reproduce_sinusoid(
         if iterations:
             learner.fit(train_tasks, iterations=iterations, seed=seed, progress=progress)
         seconds = time.perf_counter() - started
-        per_task[method] = query_mse(learner, test_set, steps=steps)
+        scores = query_mse(learner, test_set, steps=(0, *steps))  # 0 steps: the error before adapting
+        before, per_task[method] = scores[0], scores[1:]
         for s, values in zip(steps, per_task[method], strict=True):
-            # a task whose fine-tuning diverges has an infinite error: the mean is then
-            # undefined, and the row says how many tasks diverged instead of hiding them
-            diverged = int((~torch.isfinite(values)).sum())
-            summary = mean_ci(values) if diverged == 0 else None
+            # a task whose fine-tuning diverged can have an infinite error (no mean then) or a
+            # finite one that swamps the mean: the row counts them, and gives the median too
+            diverged = int(diverged_tasks(values, before).sum())
+            summary = mean_ci(values) if torch.isfinite(values).all() else None
             finite_or_inf = torch.nan_to_num(values.double(), nan=float("inf"))
             rows.append(
                 {
