@@ -5,8 +5,11 @@ import dataclasses
 import pytest
 import torch
 
-from mtl_tutorial.experiments.glyphs import GlyphBudget, compare_glyphs, glyph_comparison
+from mtl_tutorial.experiments.glyphs import GlyphBudget, _pretraining_flops, compare_glyphs, glyph_comparison
+from mtl_tutorial.models import Conv4
 from mtl_tutorial.recipes import cache_entries, cached_call
+from mtl_tutorial.tasks import GlyphConfig, load_glyphs
+from mtl_tutorial.transfer import SupervisedPretraining
 
 SMALL = GlyphBudget(test_episodes=6, queries=3, meta_batch_size=1, eval_batch=3)
 
@@ -107,3 +110,15 @@ def test_budgets_refuse_impossible_values():
         GlyphBudget(train_gflops=0)
     with pytest.raises(ValueError, match="train_cpu_seconds must be > 0 or None"):
         GlyphBudget(train_cpu_seconds=-1)
+
+
+
+def test_counting_the_flops_before_training_leaves_the_random_stream_alone():
+    """The FLOP budget counts one iteration of each method before it trains (pretraining: on a
+    copy given a stand-in head). That must not draw from the global random stream, or the
+    trained models would differ from those of the same iteration counts given directly."""
+    classes = load_glyphs(GlyphConfig()).split("train")
+    pretrained = SupervisedPretraining(Conv4(channels=4))
+    state = torch.get_rng_state()
+    assert _pretraining_flops(pretrained, classes) > 0
+    assert torch.equal(torch.get_rng_state(), state) and pretrained.head is None

@@ -157,7 +157,8 @@ def _pretraining_flops(pretrained: SupervisedPretraining, classes) -> int:
         pretrained = copy.deepcopy(pretrained)
         images = classes.as_float(classes.flat()[0][:1]).to(pretrained.device)
         width = pretrained.backbone(images).shape[-1]
-        pretrained.head = torch.nn.Linear(width, classes.num_classes).to(pretrained.device)
+        with torch.random.fork_rng(devices=[]):  # the stand-in head must not move fit's random stream
+            pretrained.head = torch.nn.Linear(width, classes.num_classes).to(pretrained.device)
     flops = count_flops(_pretraining_step(pretrained, classes))
     pretrained.backbone.zero_grad()
     pretrained.head.zero_grad()
@@ -279,7 +280,8 @@ def compare_glyphs(
             if method in META_METHODS:
                 learner = _meta_learner(method, budget.ways, device)
                 batch = train.sample(budget.meta_batch_size, seed=seed).to(device)
-                flops_per_iteration = _training_flops(learner, batch)  # the same before and after training
+                with torch.random.fork_rng(devices=[]):  # counting must not change the training
+                    flops_per_iteration = _training_flops(learner, batch)  # the same before and after
                 started = time.process_time()
                 losses = learner.fit(train, meta_batch_size=budget.meta_batch_size, seed=seed, progress=False,
                                      **training_length(method, flops_per_iteration))  # fmt: skip
