@@ -324,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     glyphs.add_argument(
         "--train-seconds", type=float, default=None,
-        help="train each method for this many CPU-seconds instead of 500 GFLOPs (results then depend "
+        help="train each method for this many CPU-seconds instead of 1,000 GFLOPs (results then depend "
         "on the machine's speed and load)",
     )  # fmt: skip
     glyphs.add_argument("--seed", type=int, default=0, help="seed (default 0)")

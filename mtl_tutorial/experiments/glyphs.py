@@ -56,8 +56,9 @@ class GlyphBudget:
     every method) near 15 minutes on 2 CPU cores; :meth:`scaled` multiplies the training
     budget (for a GPU, or a longer run).
 
-    ``train_gflops`` (default 500, about what 22 CPU-seconds bought on the 2-core machines the
-    book is developed on) is each method's training budget: a meta-learner runs
+    ``train_gflops`` (default 1,000: 268 pretraining steps of 64 images, close to the 300 of
+    chapter 4's image comparison; 16–25 CPU-seconds per method on the book's 2-core development
+    machine) is each method's training budget: a meta-learner runs
     ``train_gflops / (GFLOPs of one of its iterations)`` iterations, the pretraining that every
     transfer method shares as many steps as the budget buys. The iterations, hence the results,
     are the same on every machine. ``train_cpu_seconds`` (default ``None``) replaces it with a
@@ -68,7 +69,7 @@ class GlyphBudget:
     (a batch of 25 test episodes spent more time in the kernel than computing).
     """
 
-    train_gflops: float = 500.0
+    train_gflops: float = 1000.0
     train_cpu_seconds: float | None = None
     test_episodes: int = 600
     queries: int = 15
