@@ -167,5 +167,9 @@ def test_diverged_tasks_counts_blow_ups_that_stay_finite():
     assert diverged_tasks(after, before).tolist() == [False, True, True, True]
     assert diverged_tasks(after, before, factor=20).tolist() == [False, False, True, True]
     assert diverged_tasks(torch.stack([after, before]), before).shape == (2, 4)
+    # a task that starts near zero is not diverged for an error still below the typical one
+    small = torch.tensor([0.001, 3.0, 4.0, 5.0])
+    assert diverged_tasks(torch.tensor([0.5, 3.0, 4.0, 5.0]), small).tolist() == [False] * 4
+    assert diverged_tasks(torch.tensor([50.0, 3.0, 4.0, 5.0]), small).tolist() == [True, False, False, False]
     with pytest.raises(ValueError, match="must end with the tasks"):
         diverged_tasks(after[:3], before)

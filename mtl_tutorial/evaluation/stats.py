@@ -81,7 +81,9 @@ def count_diverged(values: Tensor) -> int:
 
 def diverged_tasks(after: Tensor, before: Tensor, factor: float = 10.0) -> Tensor:
     """Which tasks fine-tuning blew up on: the error after adapting is infinite, NaN, or more than
-    ``factor`` (default 10) times the task's error before adapting.
+    ``factor`` (default 10) times both the task's own error before adapting and the median of
+    those errors over the tasks (so that a task whose error starts near zero, a sinusoid of tiny
+    amplitude, is not called diverged for an error that is still small).
 
     A step size past the stability limit can make the error grow by orders of magnitude and still
     stay finite (one test task of the sinusoid reproduction reached 4e20 after 10 steps): counting
@@ -97,4 +99,5 @@ def diverged_tasks(after: Tensor, before: Tensor, factor: float = 10.0) -> Tenso
         raise ValueError(
             f"after must end with the tasks of before {tuple(before.shape)}, got {tuple(after.shape)}"
         )
-    return ~torch.isfinite(after) | (after > factor * before)
+    typical = before.median(dim=-1, keepdim=True).values if before.dim() else before
+    return ~torch.isfinite(after) | (after > factor * torch.maximum(before, typical))

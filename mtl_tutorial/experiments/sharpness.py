@@ -56,7 +56,8 @@ class SharpnessTrace:
 
     def diverged(self, steps: int) -> Tensor:
         """``(checkpoints, tasks)``: whether fine-tuning with ``steps`` steps blew up (an error
-        infinite, NaN or ten times the error before; :func:`~mtl_tutorial.evaluation.diverged_tasks`)."""
+        infinite, NaN or ten times the error before, its own and the median task's;
+        :func:`~mtl_tutorial.evaluation.diverged_tasks`)."""
         if steps not in self.steps:
             raise ValueError(f"steps must be one of the scored {list(self.steps)}, got {steps}")
         return diverged_tasks(self.mse[:, self.steps.index(steps)], self.before)

@@ -105,7 +105,8 @@ def reproduce_sinusoid(
     Returns:
         The rows ``{method, shots, steps, mse, ci95, median, diverged, compiled, train_seconds,
         iterations}``: ``diverged`` counts the tasks fine-tuning blew up on (an error infinite, NaN
-        or ten times the error before adapting; :func:`~mtl_tutorial.evaluation.diverged_tasks`);
+        or ten times the error before adapting, its own and the median task's; see
+        :func:`~mtl_tutorial.evaluation.diverged_tasks`);
         ``mse`` and ``ci95`` are ``None`` when an error is infinite or NaN; ``median``, the (lower)
         median over all tasks, diverged ones included, is ``None`` only if half of them diverged;
         and, per method, the per-task MSE tensor of shape ``(len(steps), test_tasks)``.
