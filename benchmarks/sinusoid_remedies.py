@@ -70,7 +70,7 @@ def build(remedy: str, seed: int) -> MAML:
 
 def summary(scores: torch.Tensor, before: torch.Tensor) -> dict:
     finite = torch.isfinite(scores)
-    values = torch.nan_to_num(scores.double(), nan=float("inf"))
+    values = torch.nan_to_num(scores.double(), nan=float("inf"), posinf=float("inf"))
     return {"mean": values.mean().item() if finite.all() else None, "median": values.median().item(),
             "diverged": int(diverged_tasks(scores, before).sum())}  # fmt: skip
 

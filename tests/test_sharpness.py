@@ -91,3 +91,14 @@ def test_bad_arguments_are_clear_errors():
         support_sharpness(nn.Linear(3, 1), torch.zeros(2, 3))
     with pytest.raises(ValueError, match="adapted must name parameters"):
         support_sharpness(nn.Linear(3, 1), regression_episode(), adapted=["head"])
+
+
+def test_trace_rows_count_blow_ups_and_never_report_an_infinite_median_as_a_number():
+    from mtl_tutorial.experiments.sharpness import SharpnessTrace
+
+    inf = float("inf")
+    mse = torch.tensor([[[0.5, inf, inf, inf]]])  # one checkpoint, one step count, four tasks
+    trace = SharpnessTrace([0], torch.tensor([[150.0, 250.0, 300.0, 100.0]]), mse,
+                           torch.ones(1, 4), (10,), 0.01)  # fmt: skip
+    (row,) = trace.rows()
+    assert row["tasks_above_limit"] == 2 and row["diverged_10"] == 3 and row["mse_median_10"] is None

@@ -78,7 +78,7 @@ class SharpnessTrace:
                 "tasks_above_limit": int(above[i].sum()),
             }
             for j, s in enumerate(self.steps):
-                errors = torch.nan_to_num(self.mse[i, j].double(), nan=float("inf"))
+                errors = torch.nan_to_num(self.mse[i, j].double(), nan=float("inf"), posinf=float("inf"))
                 row[f"diverged_{s}"] = int(self.diverged(s)[i].sum())
                 median = errors.median().item()
                 row[f"mse_median_{s}"] = round(median, 4) if median != float("inf") else None

@@ -137,7 +137,7 @@ def reproduce_sinusoid(
             # finite one that swamps the mean: the row counts them, and gives the median too
             diverged = int(diverged_tasks(values, before).sum())
             summary = mean_ci(values) if torch.isfinite(values).all() else None
-            finite_or_inf = torch.nan_to_num(values.double(), nan=float("inf"))
+            finite_or_inf = torch.nan_to_num(values.double(), nan=float("inf"), posinf=float("inf"))
             rows.append(
                 {
                     "method": method,
