@@ -20,7 +20,9 @@ from .._checks import check_int
 from ..evaluation import diverged_tasks, query_mse
 from ..evaluation.sharpness import support_sharpness
 from ..learner import GradientLearner
-from ..tasks import Episode, TaskSource
+from ..tasks import Episode, SinusoidTasks, TaskSource
+from ..training import seed_everything
+from .sinusoid import _learner  # the reproduction's learners, with its settings
 
 
 @dataclass(frozen=True)
@@ -169,15 +171,10 @@ def sinusoid_sharpness(
     there (``method`` one of ``maml``, ``fomaml``, ``anil``; meta-batch 25; seed ``seed``) and
     measured at ``checkpoints`` evenly spaced points on the reproduction's test tasks
     (``test_tasks`` tasks of ``shots`` support and 100 query points, drawn with ``test_seed``)."""
-    from .sinusoid import _learner  # the reproduction's learners, with its settings
-
     if method not in ("maml", "fomaml", "anil"):
         raise ValueError(f"method must be one of maml, fomaml, anil (one scalar step size), got {method!r}")
     check_int("checkpoints", checkpoints, minimum=1)
     check_int("iterations", iterations, minimum=checkpoints)
-    from ..tasks import SinusoidTasks
-    from ..training import seed_everything
-
     seed_everything(seed)
     learner = _learner(method, device, compile and method == "maml")
     test_set = SinusoidTasks(support_size=check_int("shots", shots, minimum=1), query_size=100).sample(
