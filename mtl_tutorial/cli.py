@@ -17,19 +17,48 @@ import torch
 
 def _sinusoid(args: argparse.Namespace) -> int:
     from .experiments.environment import run_environment
-    from .experiments.sinusoid import METHODS, PAPER_SINUSOID_K5, SinusoidBudget, reproduce_sinusoid
+    from .experiments.sinusoid import METHODS, SinusoidBudget, reproduce_sinusoid
 
     methods = args.methods.split(",") if args.methods else list(METHODS)
     budget = SinusoidBudget.paper() if args.paper_budget else SinusoidBudget()
     if args.scale != 1.0:
         budget = budget.scaled(args.scale)
     steps = (1, 5, 10)
+    test_seeds = list(dict.fromkeys(args.test_seed))
     rows, per_task = reproduce_sinusoid(
         methods, budget=budget, steps=steps, test_tasks=args.test_tasks, seed=args.seed,
-        test_seed=args.test_seed, device=args.device, compile=not args.eager, progress=args.progress,
+        test_seed=test_seeds[0], more_test_seeds=test_seeds[1:], device=args.device,
+        compile=not args.eager, setup=args.setup, progress=args.progress,
     )  # fmt: skip
+    for test_seed in test_seeds:
+        mine = [r for r in rows if r["test_seed"] == test_seed]
+        _print_sinusoid_table(mine, methods, steps, args, test_seed)
 
-    tasks = f"{args.test_tasks} test tasks (seed {args.test_seed})"
+    if args.json:
+        compiled = sorted({r["method"] for r in rows if r["compiled"]})
+        report = {
+            "command": args.command_line,
+            "settings": {"seed": args.seed, "test_seed": test_seeds[0], "test_seeds": test_seeds,
+                         "test_tasks": args.test_tasks,
+                         "shots": 5, "steps": list(steps), "iterations": budget.iterations,
+                         "setup": args.setup},
+            "environment": run_environment(device=args.device, compiled=compiled),
+            "rows": rows,
+        }  # fmt: skip
+        Path(args.json).write_text(json.dumps(report, indent=2))
+        print(f"wrote {args.json}")
+    if args.figure:  # the first test seed's
+        _save_figure(args.figure, [r for r in rows if r["test_seed"] == test_seeds[0]], methods, steps)
+        print(f"wrote {args.figure}")
+    return 0
+
+
+def _print_sinusoid_table(
+    rows: list[dict], methods: Sequence[str], steps: Sequence[int], args: argparse.Namespace, test_seed: int
+) -> None:
+    from .experiments.sinusoid import PAPER_SINUSOID_K5
+
+    tasks = f"{args.test_tasks} test tasks (seed {test_seed}); set-up: {args.setup}"
     print(f"\nQuery MSE after fine-tuning on K = 5 points, {tasks}; paper in brackets")
     print("each cell: mean ± 95% CI (no mean when a task diverged), median, tasks diverged")
     print(f"{'method':>10} | " + " | ".join(f"{s:>2} step{'s' if s > 1 else ' '}{'':>27}" for s in steps))
@@ -46,22 +75,13 @@ def _sinusoid(args: argparse.Namespace) -> int:
                 f"{mean:>13} {median:>7} {row['diverged']:>3}" + (f" [{paper:.2f}]" if paper else "       ")
             )
         print(f"{method:>10} | " + " | ".join(cells))
-
-    if args.json:
-        compiled = sorted({r["method"] for r in rows if r["compiled"]})
-        report = {
-            "command": args.command_line,
-            "settings": {"seed": args.seed, "test_seed": args.test_seed, "test_tasks": args.test_tasks,
-                         "shots": 5, "steps": list(steps), "iterations": budget.iterations},
-            "environment": run_environment(device=args.device, compiled=compiled),
-            "rows": rows,
-        }  # fmt: skip
-        Path(args.json).write_text(json.dumps(report, indent=2))
-        print(f"wrote {args.json}")
-    if args.figure:
-        _save_figure(args.figure, rows, methods, steps)
-        print(f"wrote {args.figure}")
-    return 0
+    print("sharpness at the start of fine-tuning (top support-loss Hessian eigenvalue, K = 5): "
+          "median, and tasks above the limit 2 / alpha")  # fmt: skip
+    for method in methods:
+        row = next(r for r in rows if r["method"] == method)
+        if row["sharpness_median"] is not None:
+            print(f"{method:>10} | median {row['sharpness_median']:>8.1f} | "
+                  f"{row['above_limit']:>4} of {args.test_tasks} above {row['limit']:g}")  # fmt: skip
 
 
 def _save_figure(path: str, rows: list[dict], methods: Sequence[str], steps: Sequence[int]) -> None:
@@ -189,7 +209,7 @@ def _sharpness(args: argparse.Namespace) -> int:
     trace = sinusoid_sharpness(
         args.method, iterations=args.iterations, checkpoints=args.checkpoints, test_tasks=args.test_tasks,
         seed=args.seed, test_seed=args.test_seed, compile=not args.eager, device=args.device,
-        progress=args.progress,
+        setup=args.setup, progress=args.progress,
     )  # fmt: skip
     rows = trace.rows()
     print(f"\nsharpness (top support-loss Hessian eigenvalue) of {args.test_tasks} test tasks, K = 5, "
@@ -212,6 +232,8 @@ def _sharpness(args: argparse.Namespace) -> int:
     if args.json:
         report = {
             "command": args.command_line,
+            "settings": {"method": args.method, "setup": args.setup, "seed": args.seed,
+                         "test_seed": args.test_seed, "iterations": args.iterations},
             "environment": run_environment(
                 device=args.device, compiled=not args.eager and args.method == "maml"
             ),
@@ -249,6 +271,14 @@ def _cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_setup(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--setup", default="multi-step", choices=["multi-step", "paper"],
+        help="how MAML and ANIL meta-train: multi-step (default; several inner steps and a weighted "
+        "multi-step loss: no blow-up at 5 or 10 steps) or paper (1 inner step, as in the paper)",
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mtl-tutorial", description="Run the book's experiments at full scale."
@@ -272,12 +302,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=0, help="seed of initialisation and task sampling (default 0)"
     )
     sinusoid.add_argument(
-        "--test-seed", type=int, default=2017, help="seed of the fixed test tasks (default 2017)"
-    )
+        "--test-seed", type=int, nargs="+", default=[2017],
+        help="seed of the fixed test tasks (default 2017); several: the same trained learners are "
+        "scored on each set, one table each",
+    )  # fmt: skip
     sinusoid.add_argument("--test-tasks", type=int, default=600, help="number of test tasks (default 600)")
     sinusoid.add_argument(
         "--eager", action="store_true", help="do not compile MAML's meta-gradient (default: compiled)"
     )
+    _add_setup(sinusoid)
     sinusoid.add_argument(
         "--device",
         default="cuda" if torch.cuda.is_available() else "cpu",
@@ -306,6 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     sinusoid_sharp.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     sinusoid_sharp.add_argument("--test-seed", type=int, default=2017, help="test-task seed (default 2017)")
     sinusoid_sharp.add_argument("--eager", action="store_true", help="do not compile MAML's meta-gradient")
+    _add_setup(sinusoid_sharp)
     sinusoid_sharp.add_argument("--json", help="write the rows and the final per-task sharpness to this file")
     sinusoid_sharp.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     sinusoid_sharp.add_argument("--progress", action="store_true", default=None, help="show a progress bar")

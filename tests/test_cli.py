@@ -7,6 +7,7 @@ import torch
 from mtl_tutorial import MAML, MLP, MetaSGD, SinusoidTasks
 from mtl_tutorial.cli import main
 from mtl_tutorial.experiments import SinusoidBudget, reproduce_sinusoid
+from mtl_tutorial.experiments.sinusoid import SETUPS, training_tasks
 from mtl_tutorial.tasks import load_glyphs
 from mtl_tutorial.tasks.glyphs import cache_key as glyph_cache_key
 from mtl_tutorial.tasks.glyphs import default_cache_dir
@@ -35,6 +36,7 @@ def test_reproduce_sinusoid_writes_one_row_per_method_and_step_count(tmp_path, c
     assert environment["torch"] == torch.__version__ and environment["threads"] == torch.get_num_threads()
     assert environment["cpu"] and environment["compiled"] == []
     assert report["settings"]["test_seed"] == 2017 and report["command"].startswith("mtl-tutorial reproduce")
+    assert report["settings"]["setup"] == "multi-step"  # the default
     assert figure.stat().st_size > 10_000
     printed = capsys.readouterr().out
     assert "[2.41]" in printed and "pretrained" in printed  # the paper's figure beside ours
@@ -43,6 +45,20 @@ def test_reproduce_sinusoid_writes_one_row_per_method_and_step_count(tmp_path, c
 def test_unknown_methods_are_a_clear_error(capsys):
     assert main(["reproduce", "sinusoid", "--methods", "maml,nope"]) == 2
     assert "unknown methods ['nope']" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="setup must be one of"):
+        reproduce_sinusoid(["maml"], setup="mine")
+
+
+def test_the_setups_are_the_paper_and_weighted_multi_step_losses():
+    assert SETUPS["paper"] == {}  # every learner as in the paper: one inner step, K = 10
+    maml = SETUPS["multi-step"]["maml"]
+    assert maml["inner_steps"] == 5 and MAML(MLP(), **maml).step_weights == (0.5, 0.125, 0.125, 0.125, 0.125)
+    anil = SETUPS["multi-step"]["anil"]
+    weights = torch.tensor(anil["multi_step_loss"])
+    assert anil["inner_steps"] == 10 and weights[0] == 0.5 and torch.isclose(weights.sum(), torch.tensor(1.0))
+    assert training_tasks("anil", "multi-step").support_size == 5  # the test's K
+    assert training_tasks("maml", "multi-step").support_size == 10
+    assert training_tasks("anil", "paper").support_size == 10
 
 
 def test_budgets_scale_and_the_paper_budget_is_70000():
@@ -58,15 +74,19 @@ def test_budgets_scale_and_the_paper_budget_is_70000():
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None, reason="needs a C++ compiler")
-@pytest.mark.parametrize("learner_class", [MAML, MetaSGD])
-def test_compiled_meta_gradient_equals_the_eager_one(learner_class):
+@pytest.mark.parametrize(
+    "learner_class, setup",
+    [(MAML, SETUPS["multi-step"]["maml"]), (MAML, {}), (MetaSGD, {})],
+    ids=["maml-multi-step", "maml-paper", "metasgd"],
+)
+def test_compiled_meta_gradient_equals_the_eager_one(learner_class, setup):
     # the reproduction's network and meta-batch (the compiled graph is then reused, from the
     # compiler's cache, by the short reproduction below)
     episode = SinusoidTasks().sample(25, seed=0)
     gradients = []
     for compile in (False, True):
         torch.manual_seed(0)
-        learner = learner_class(MLP(), compile=compile)
+        learner = learner_class(MLP(), compile=compile, **setup)
         learner.meta_loss(episode).backward()
         gradients.append(torch.cat([p.grad.flatten() for p in learner.optimizer.param_groups[0]["params"]]))
     torch.testing.assert_close(gradients[1], gradients[0], rtol=1e-5, atol=1e-7)

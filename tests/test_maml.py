@@ -55,17 +55,38 @@ def test_second_order_meta_gradient_matches_finite_differences(inner_steps):
     torch.testing.assert_close(analytic, numeric, rtol=1e-6, atol=1e-7)
 
 
-def test_the_multi_step_loss_is_the_mean_of_the_query_losses_after_each_step():
+def tiny_multi_step_maml(weights) -> MAML:
+    torch.manual_seed(0)  # the same initial weights as tiny_maml's
+    model = MLP(hidden=(4,)).double()
+    return MAML(model, inner_lr=0.1, inner_steps=3, multi_step_loss=weights)
+
+
+@pytest.mark.parametrize("weights", [True, (2.0, 0.0, 1.0)])
+def test_the_multi_step_loss_weighs_the_query_losses_after_each_step(weights):
     episode = tiny_episode()
-    multi = tiny_maml(3)
-    multi.multi_step_loss = True
-    each = [tiny_maml(k).meta_loss(episode) for k in (1, 2, 3)]  # the same initial weights
-    torch.testing.assert_close(multi.meta_loss(episode), torch.stack(each).mean())
+    multi = tiny_multi_step_maml(weights)
+    each = torch.stack([tiny_maml(k).meta_loss(episode) for k in (1, 2, 3)])
+    expected = torch.ones(3) / 3 if weights is True else torch.tensor(weights) / sum(weights)
+    torch.testing.assert_close(multi.meta_loss(episode), (each * expected.double()).sum())
     # and its meta-gradient is that loss's true gradient, through every step
     analytic = autograd_meta_gradient(multi, episode)
     numeric = finite_difference_meta_gradient(multi, episode)
     torch.testing.assert_close(analytic, numeric, rtol=1e-6, atol=1e-7)
-    assert MAML(MLP(), inner_steps=3, multi_step_loss=True).config()["multi_step_loss"] is True
+    assert multi.config()["multi_step_loss"] == (True if weights is True else [2 / 3, 0.0, 1 / 3])
+
+
+def test_equal_weights_are_the_plain_multi_step_loss_and_one_step_is_plain_maml():
+    episode = tiny_episode()
+    torch.testing.assert_close(
+        tiny_multi_step_maml((1, 1, 1)).meta_loss(episode), tiny_multi_step_maml(True).meta_loss(episode)
+    )
+    assert MAML(MLP(), inner_steps=1, multi_step_loss=True).config().get("multi_step_loss") is None
+
+
+@pytest.mark.parametrize("weights", [(1.0, 1.0), (1.0, -1.0, 1.0), (0.0, 0.0, 0.0), (1.0, 1.0, 0.0)])
+def test_bad_step_weights_are_refused(weights):
+    with pytest.raises(ValueError, match="weight"):
+        MAML(MLP(), inner_steps=3, multi_step_loss=weights)
 
 
 @pytest.mark.parametrize("inner_steps", [1, 3])

@@ -84,6 +84,28 @@ def test_the_hessian_of_the_adapted_parameters_alone():
     torch.testing.assert_close(sharpness, torch.full((4,), 2.0))
 
 
+def test_per_task_parameters_give_each_task_the_sharpness_at_its_own_parameters():
+    # each task at its own point: the same as measuring that task alone at that point
+    torch.manual_seed(0)
+    model = MLP(hidden=(8,))
+    episode = SinusoidTasks(support_size=5).sample(3, seed=2)
+    shifted = [{n: p.detach() + 0.3 * t for n, p in model.named_parameters()} for t in range(3)]
+    stacked = {n: torch.stack([s[n] for s in shifted]) for n in shifted[0]}
+    together = support_sharpness(model, episode, params=stacked, per_task=True, iterations=200)
+    alone = torch.cat([support_sharpness(model, episode[t : t + 1], params=shifted[t], iterations=200)
+                       for t in range(3)])  # fmt: skip
+    torch.testing.assert_close(together, alone, rtol=1e-4, atol=1e-5)
+    assert together.unique().numel() == 3  # the points differ, and so do the sharpnesses
+    # ANIL-style: only the head adapted, the body held at each task's own copy
+    head = ["net.2.weight", "net.2.bias"]
+    together = support_sharpness(model, episode, params=stacked, per_task=True, adapted=head, iterations=200)
+    alone = torch.cat([support_sharpness(model, episode[t : t + 1], params=shifted[t], adapted=head,
+                                         iterations=200) for t in range(3)])  # fmt: skip
+    torch.testing.assert_close(together, alone, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="leading dimension of 3 tasks"):
+        support_sharpness(model, episode, params=dict(model.named_parameters()), per_task=True)
+
+
 def test_bad_arguments_are_clear_errors():
     with pytest.raises(ValueError, match="iterations"):
         support_sharpness(nn.Linear(3, 1), regression_episode(), iterations=0)

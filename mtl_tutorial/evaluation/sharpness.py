@@ -17,6 +17,7 @@ from torch.func import grad, vjp, vmap
 
 from .._checks import check_int
 from ..adaptation import LossFn, apply_params, task_loss
+from ..learner import GradientLearner
 from ..tasks.episode import Episode
 
 
@@ -43,6 +44,7 @@ def support_sharpness(
     iterations: int = 50,
     loss_fn: LossFn = task_loss,
     seed: int = 0,
+    per_task: bool = False,
 ) -> Tensor:
     """The largest eigenvalue of the Hessian of each task's support loss, at ``params``.
 
@@ -62,6 +64,10 @@ def support_sharpness(
             50 steps is below 1e-3 on the book's sinusoid tasks).
         loss_fn: the loss of one task (default: mean squared error for regression targets).
         seed: seed of the random starting vectors.
+        per_task: ``params`` holds one set of parameters per task, each tensor with a leading
+            task dimension (what :meth:`~mtl_tutorial.learner.GradientLearner.adapt` returns):
+            each task's Hessian is taken at its own parameters, e.g. along its fine-tuning path
+            (default False: one set shared by all tasks).
 
     Returns:
         Tensor of shape ``(tasks,)``: the largest eigenvalue of each task's support-loss Hessian.
@@ -75,16 +81,26 @@ def support_sharpness(
     names = list(every) if adapted is None else [n for n in every if n in adapted]
     if not names:
         raise ValueError(f"adapted must name parameters of the model ({sorted(every)}), got {adapted}")
+    tasks = episodes.support_x.shape[0]
+    if per_task:
+        wrong = {n: tuple(p.shape) for n, p in every.items() if p.dim() == 0 or p.shape[0] != tasks}
+        if wrong:
+            raise ValueError(f"per_task=True needs a leading dimension of {tasks} tasks, got shapes {wrong}")
+        every = {n: p.detach() for n, p in every.items()}
+        layout = [(n, every[n].shape[1:]) for n in names]
+        theta = torch.cat([every[n].reshape(tasks, -1) for n in names], dim=1)
+    else:
+        theta, layout = _flatten({n: every[n] for n in names})
+        theta = theta.expand(tasks, -1)
     fixed = {n: p.detach() for n, p in every.items() if n not in names}
-    theta, layout = _flatten({n: every[n] for n in names})
+    fixed_per_task = per_task and bool(fixed)  # ANIL's body, one copy per task
     x, y = episodes.support_x.to(theta.device), episodes.support_y.to(theta.device)
-    tasks = x.shape[0]
     generator = torch.Generator().manual_seed(seed)
-    start = torch.randn(tasks, theta.numel(), generator=generator).to(theta)
+    start = torch.randn(tasks, theta.shape[1], generator=generator).to(theta)
 
-    def top_eigenvalue(x: Tensor, y: Tensor, v: Tensor, shift: Tensor) -> Tensor:
+    def top_eigenvalue(x: Tensor, y: Tensor, v: Tensor, shift: Tensor, theta: Tensor, held) -> Tensor:
         def loss(flat: Tensor) -> Tensor:
-            return loss_fn(apply_params(model, {**fixed, **_unflatten(flat, layout)}, x), y)
+            return loss_fn(apply_params(model, {**held, **_unflatten(flat, layout)}, x), y)
 
         _, pullback = vjp(grad(loss), theta)  # H is symmetric: the vjp of the gradient is H u
 
@@ -97,10 +113,26 @@ def support_sharpness(
             v = hv / hv.norm().clamp_min(1e-30)
         return v @ hvp(v) + shift  # the Rayleigh quotient of H
 
-    run = vmap(top_eigenvalue)
-    largest = run(x, y, start, torch.zeros(tasks).to(theta))
+    # fixed parameters are per task (mapped) with per_task, else shared (not mapped)
+    run = vmap(top_eigenvalue, in_dims=(0, 0, 0, 0, 0, 0 if fixed_per_task else None))
+    largest = run(x, y, start, torch.zeros(tasks).to(theta), theta, fixed)
     negative = largest < 0
     if negative.any():  # the largest |λ| was negative: shift the spectrum so the top one dominates
-        shifted = run(x, y, start, torch.where(negative, largest, torch.zeros_like(largest)))
+        shifted = run(x, y, start, torch.where(negative, largest, torch.zeros_like(largest)), theta, fixed)
         largest = torch.where(negative, shifted, largest)
     return largest.detach()
+
+
+def learner_sharpness(learner: GradientLearner, episodes: Episode, *, iterations: int = 50) -> Tensor | None:
+    """:func:`support_sharpness` at a learner's initialisation, with respect to what it adapts.
+
+    For learners that fine-tune with one scalar step size ``α`` (MAML, first-order MAML, ANIL
+    — for ANIL the Hessian is the head's; pretrained fine-tuning): each test task's sharpness,
+    to set against ``2 / α``. ``None`` for learners with per-parameter step sizes (Meta-SGD),
+    whose stability limit is not ``2 / α``.
+    """
+    adaptation = learner.adaptation_kwargs()
+    if not isinstance(adaptation["lr"], float):
+        return None
+    return support_sharpness(learner.model, episodes, params=learner.initial_params(),
+                             adapted=adaptation.get("adapted"), iterations=iterations).cpu()  # fmt: skip

@@ -18,11 +18,11 @@ from torch import Tensor
 
 from .._checks import check_int
 from ..evaluation import diverged_tasks, query_mse
-from ..evaluation.sharpness import support_sharpness
+from ..evaluation.sharpness import learner_sharpness
 from ..learner import GradientLearner
 from ..tasks import Episode, SinusoidTasks, TaskSource
 from ..training import seed_everything
-from .sinusoid import _learner  # the reproduction's learners, with its settings
+from .sinusoid import _learner, check_setup, training_tasks  # the reproduction's learners, set-ups
 
 
 @dataclass(frozen=True)
@@ -136,10 +136,7 @@ def trace_sharpness(
 
     def measure(done: int) -> None:
         done_at.append(done)
-        sharpness.append(
-            support_sharpness(learner.model, test_set, params=learner.initial_params(),
-                              adapted=adaptation.get("adapted"), iterations=power_iterations).cpu()
-        )  # fmt: skip
+        sharpness.append(learner_sharpness(learner, test_set, iterations=power_iterations))
         errors.append(query_mse(learner, test_set, steps=(0, *steps)))
 
     def callback(done: int) -> None:
@@ -165,21 +162,23 @@ def sinusoid_sharpness(
     test_seed: int = 2017,
     compile: bool = True,
     device: str = "cpu",
+    setup: str = "multi-step",
     progress: bool | None = None,
 ) -> SharpnessTrace:
     """:func:`trace_sharpness` for a learner of ``mtl-tutorial reproduce sinusoid``, trained as
     there (``method`` one of ``maml``, ``fomaml``, ``anil``; meta-batch 25; seed ``seed``) and
     measured at ``checkpoints`` evenly spaced points on the reproduction's test tasks
-    (``test_tasks`` tasks of ``shots`` support and 100 query points, drawn with ``test_seed``)."""
+    (``test_tasks`` tasks of ``shots`` support and 100 query points, drawn with ``test_seed``).
+    ``setup`` is the reproduction's (:data:`~mtl_tutorial.experiments.sinusoid.SETUPS`)."""
     if method not in ("maml", "fomaml", "anil"):
         raise ValueError(f"method must be one of maml, fomaml, anil (one scalar step size), got {method!r}")
     check_int("checkpoints", checkpoints, minimum=1)
     check_int("iterations", iterations, minimum=checkpoints)
     seed_everything(seed)
-    learner = _learner(method, device, compile and method == "maml")
+    learner = _learner(method, device, compile and method == "maml", check_setup(setup))
     test_set = SinusoidTasks(support_size=check_int("shots", shots, minimum=1), query_size=100).sample(
         check_int("test_tasks", test_tasks, minimum=2), seed=test_seed
     )
     marks = [round(iterations * (i + 1) / checkpoints) for i in range(checkpoints)]
-    return trace_sharpness(learner, SinusoidTasks(), test_set, iterations=iterations, checkpoints=marks,
-                           seed=seed, progress=progress)  # fmt: skip
+    return trace_sharpness(learner, training_tasks(method, setup), test_set, iterations=iterations,
+                           checkpoints=marks, seed=seed, progress=progress)  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -33,10 +34,11 @@ class MAML(GradientLearner):
         compile: run meta-training through ``torch.compile`` (default False): a one-off
             compilation of tens of seconds, then faster iterations; needs a C++ compiler on CPU.
             Not for convolutional networks (``ValueError``): see ``loop_over_tasks``.
-        multi_step_loss: meta-train on the mean of the query losses after each of the
-            ``inner_steps`` inner steps, not only after the last (default False): the multi-step
-            loss of MAML++ (Antoniou et al. 2019), with equal weights. Training then penalises
-            initialisations from which further steps overshoot.
+        multi_step_loss: meta-train on the query losses after each of the ``inner_steps``
+            inner steps, not only after the last (default False): the multi-step loss of MAML++
+            (Antoniou et al. 2019). ``True`` weighs the steps equally; a sequence of
+            ``inner_steps`` non-negative weights (normalised to sum to 1) weighs them as given.
+            Training then penalises initialisations from which further steps overshoot.
         accumulate_per_task: in :meth:`training_step`, backpropagate each task's query loss as
             soon as it is computed (default False). The meta-gradient is the same, up to
             rounding; peak memory holds one task's inner-loop graph instead of the whole
@@ -61,7 +63,7 @@ class MAML(GradientLearner):
         loss_fn: LossFn = task_loss,
         device: str | torch.device | None = None,
         compile: bool = False,
-        multi_step_loss: bool = False,
+        multi_step_loss: bool | Sequence[float] = False,
         accumulate_per_task: bool = False,
     ) -> None:
         inner_lr = check_positive_float("inner_lr", inner_lr)  # named as the caller knows it
@@ -71,7 +73,8 @@ class MAML(GradientLearner):
         )
         self.inner_steps = check_int("inner_steps", inner_steps, minimum=0)
         self.first_order = bool(first_order)
-        self.multi_step_loss = bool(multi_step_loss)
+        #: Weights of the query losses after each inner step, or None: the last step's only.
+        self.step_weights = _step_weights(multi_step_loss, self.inner_steps)
         if self.first_order:
             self.name = "fomaml"
         #: Whether meta-training runs the tasks of a batch one after another instead of under
@@ -122,13 +125,14 @@ class MAML(GradientLearner):
         kwargs = self.adaptation_kwargs()
 
         def one_task(sx, sy, qx, qy):
-            if self.multi_step_loss and self.inner_steps > 1:  # the query loss after every step
-                adapted, losses = params, []
-                for _ in range(self.inner_steps):
+            if self.step_weights is not None:  # the query loss after every step
+                adapted, loss = params, 0.0
+                for weight in self.step_weights:
                     adapted = sgd_adapt(self.model, adapted, sx, sy, steps=1, loss_fn=self.loss_fn,
                                         first_order=self.first_order, **kwargs)  # fmt: skip
-                    losses.append(self.loss_fn(apply_params(self.model, adapted, qx), qy))
-                return torch.stack(losses).mean()
+                    if weight:
+                        loss = loss + weight * self.loss_fn(apply_params(self.model, adapted, qx), qy)
+                return loss
             adapted = sgd_adapt(
                 self.model, params, sx, sy, steps=self.inner_steps, loss_fn=self.loss_fn,
                 first_order=self.first_order, **kwargs,
@@ -155,6 +159,28 @@ class MAML(GradientLearner):
 
     def config(self) -> dict[str, Any]:
         out = {**super().config(), "inner_steps": self.inner_steps, "first_order": self.first_order}
-        if self.multi_step_loss:  # only when set, so checkpoints of earlier runs still resume
-            out["multi_step_loss"] = True
+        if self.step_weights is not None:  # only when set, so checkpoints of earlier runs resume
+            equal = len(set(self.step_weights)) == 1
+            out["multi_step_loss"] = True if equal else list(self.step_weights)
         return out
+
+    @property
+    def multi_step_loss(self) -> bool:
+        """Whether meta-training weighs the query losses after every inner step."""
+        return self.step_weights is not None
+
+
+def _step_weights(multi_step_loss: bool | Sequence[float], inner_steps: int) -> tuple[float, ...] | None:
+    """The normalised per-step weights that ``MAML(multi_step_loss=...)`` asks for, or None."""
+    if isinstance(multi_step_loss, bool):
+        return (1.0 / inner_steps,) * inner_steps if multi_step_loss and inner_steps > 1 else None
+    weights = [float(w) for w in multi_step_loss]
+    if len(weights) != inner_steps or any(not w >= 0 for w in weights) or not sum(weights) > 0:
+        raise ValueError(
+            f"multi_step_loss must be a bool or {inner_steps} non-negative weights (one per inner "
+            f"step) that do not all vanish, got {list(multi_step_loss)}"
+        )
+    if weights[-1] == 0:  # the steps after the last weighted one would only cost time
+        raise ValueError(f"the last inner step's weight must be > 0, got {weights}")
+    total = sum(weights)
+    return tuple(w / total for w in weights)
