@@ -6,6 +6,7 @@ Data flows one way: task distribution -> episodes -> learner -> adapted predicto
 from .evaluation import (
     MeanCI,
     count_diverged,
+    diverged_tasks,
     fraction_better,
     mean_ci,
     paired_difference,
@@ -41,6 +42,7 @@ __all__ = [
     "TaskConditioned",
     "TrainingDiverged",
     "count_diverged",
+    "diverged_tasks",
     "fraction_better",
     "mean_ci",
     "paired_difference",

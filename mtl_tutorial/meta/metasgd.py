@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .._checks import check_positive_float
 from ..adaptation import Params
 from .maml import MAML
 
@@ -40,12 +41,19 @@ class MetaSGD(MAML):
 
     Args are those of :class:`MAML`; ``inner_lr`` initialises every entry of α, and
     ``learn_rates=False`` freezes α at that value, which makes Meta-SGD exactly MAML.
+    ``rates_lr`` is Adam's learning rate for α (default ``None``: ``outer_lr``, as in Li et al.).
+    Adam moves each entry by about its learning rate per step whatever the gradient's size, so
+    with the default 1e-3 a step size of 0.01 can change by a tenth in one outer step; a smaller
+    ``rates_lr`` moves α in proportion to its size.
     """
 
     name = "metasgd"
 
-    def __init__(self, model: nn.Module, *, learn_rates: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, model: nn.Module, *, learn_rates: bool = True, rates_lr: float | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(model, **kwargs)
+        self.rates_lr = None if rates_lr is None else check_positive_float("rates_lr", rates_lr)
         self.learning_rates = LearningRates(self.model, self.inner_lr).to(self.device)
         self.learning_rates.requires_grad_(learn_rates)
         self.learn_rates = bool(learn_rates)
@@ -53,8 +61,22 @@ class MetaSGD(MAML):
     def trainable_modules(self) -> dict[str, nn.Module]:
         return {"model": self.model, "learning_rates": self.learning_rates}
 
+    @property
+    def optimizer(self) -> torch.optim.Optimizer:
+        """Adam over the network and the step sizes, the latter at ``rates_lr`` if given."""
+        if self._optimizer is None and self.rates_lr is not None:
+            groups = [
+                {"params": list(self.model.parameters())},
+                {"params": list(self.learning_rates.parameters()), "lr": self.rates_lr},
+            ]
+            self._optimizer = torch.optim.Adam(groups, lr=self.lr)
+        return super().optimizer
+
     def adaptation_kwargs(self) -> dict[str, Any]:
         return {"lr": self.learning_rates.as_dict()}
 
     def config(self) -> dict[str, Any]:
-        return {**super().config(), "learn_rates": self.learn_rates}
+        out = {**super().config(), "learn_rates": self.learn_rates}
+        if self.rates_lr is not None:  # only when set, so checkpoints of earlier runs resume
+            out["rates_lr"] = self.rates_lr
+        return out
