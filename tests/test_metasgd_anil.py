@@ -116,3 +116,23 @@ def test_metasgd_rates_lr_moves_the_step_sizes_at_their_own_adam_rate():
     assert learner.config()["rates_lr"] == 1e-6
     with pytest.raises(ValueError, match="rates_lr"):
         MetaSGD(MLP(), rates_lr=0.0)
+
+
+def test_metasgd_max_rate_keeps_the_step_sizes_in_range_after_every_outer_step():
+    torch.manual_seed(0)
+    # outer_lr 0.01 moves each entry by about 0.01 per step: 0.005 +- 0.01 leaves [0, 0.008]
+    free, bounded = (MetaSGD(MLP(), inner_lr=0.005, outer_lr=0.01, max_rate=m) for m in (None, 0.008))
+    bounded.load_state_dict(free.state_dict())
+    for seed in range(3):
+        for learner in (free, bounded):
+            learner.training_step(SinusoidTasks().sample(4, seed=seed))
+    free_rates = torch.cat([r.flatten() for r in free.learning_rates.parameters()])
+    rates = torch.cat([r.detach().flatten() for r in bounded.learning_rates.parameters()])
+    assert free_rates.min() < 0 and free_rates.max() > 0.008  # unbounded, they leave the range
+    assert rates.min() >= 0 and rates.max() <= 0.008
+    assert (rates == 0).any() and (rates == 0.008).any()  # and the projection was active
+    assert bounded.config()["max_rate"] == 0.008
+    with pytest.raises(ValueError, match="max_rate"):
+        MetaSGD(MLP(), max_rate=-1.0)
+    with pytest.raises(ValueError, match="at most max_rate"):
+        MetaSGD(MLP(), inner_lr=0.01, max_rate=0.005)
