@@ -7,7 +7,7 @@ import torch
 from mtl_tutorial import MAML, MLP, MetaSGD, SinusoidTasks
 from mtl_tutorial.cli import main
 from mtl_tutorial.experiments import SinusoidBudget, reproduce_sinusoid
-from mtl_tutorial.experiments.sinusoid import SETUPS, training_tasks
+from mtl_tutorial.experiments.sinusoid import SETUPS, _learner, training_tasks
 from mtl_tutorial.tasks import load_glyphs
 from mtl_tutorial.tasks.glyphs import cache_key as glyph_cache_key
 from mtl_tutorial.tasks.glyphs import default_cache_dir
@@ -59,6 +59,10 @@ def test_the_setups_are_the_paper_and_weighted_multi_step_losses():
     assert training_tasks("anil", "multi-step").support_size == 5  # the test's K
     assert training_tasks("maml", "multi-step").support_size == 10
     assert training_tasks("anil", "paper").support_size == 10
+    # Meta-SGD keeps one inner step; its step sizes are bounded, and the reproduction builds it so
+    assert SETUPS["multi-step"]["metasgd"] == {"max_rate": 0.05}
+    assert _learner("metasgd", "cpu", False, "multi-step").max_rate == 0.05
+    assert _learner("metasgd", "cpu", False, "paper").max_rate is None
 
 
 def test_budgets_scale_and_the_paper_budget_is_70000():

@@ -79,7 +79,8 @@ def _build_maml(s: Mapping[str, Any], device: str) -> MAML:
 
 def _build_metasgd(s: Mapping[str, Any], device: str) -> MetaSGD:
     seed_everything(s["seed"])
-    return MetaSGD(MLP().to(device), **_pick(s, "inner_lr", "inner_steps", "outer_lr"))
+    bound = {"max_rate": s["max_rate"]} if "max_rate" in s else {}  # step sizes held in [0, max_rate]
+    return MetaSGD(MLP().to(device), **_pick(s, "inner_lr", "inner_steps", "outer_lr"), **bound)
 
 
 def _build_pretrained(s: Mapping[str, Any], device: str) -> FineTuning:
@@ -140,6 +141,12 @@ RECIPES: dict[str, Recipe] = {
             "sinusoid_metasgd",
             "Meta-SGD on sinusoids: per-weight step sizes starting at 0.01, 2,000 iterations",
             {**_MAML_SETTINGS, "iterations": 2_000},
+            _build_metasgd, _fit_sinusoid, (MetaSGD, MLP, SinusoidTasks),
+        ),
+        Recipe(
+            "sinusoid_metasgd_bounded",
+            "Meta-SGD on sinusoids with its step sizes held in [0, 0.05], otherwise as sinusoid_metasgd",
+            {**_MAML_SETTINGS, "iterations": 2_000, "max_rate": 0.05},
             _build_metasgd, _fit_sinusoid, (MetaSGD, MLP, SinusoidTasks),
         ),
         Recipe(
