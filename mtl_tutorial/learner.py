@@ -157,15 +157,20 @@ class Learner(ABC):
         """Modules whose parameters :meth:`fit` trains and checkpoints save, by name."""
         return {"model": self.model}
 
+    def parameter_groups(self) -> list[dict[str, Any]]:
+        """Adam's parameter groups (default: one, every trainable module at ``lr``); a learner
+        whose parameters train at different rates returns several."""
+        return [{"params": list(trainable_parameters(self.trainable_modules()))}]
+
     @property
     def optimizer(self) -> torch.optim.Optimizer:
-        """Adam over every trainable module, created on first use."""
+        """Adam over :meth:`parameter_groups`, created on first use."""
         if self._optimizer is None:
-            params = list(trainable_parameters(self.trainable_modules()))
+            groups = self.parameter_groups()
             try:  # the fused kernel is faster for the many small tensors of these networks
-                self._optimizer = torch.optim.Adam(params, lr=self.lr, fused=True)
+                self._optimizer = torch.optim.Adam(groups, lr=self.lr, fused=True)
             except RuntimeError:  # older torch, or a device without it
-                self._optimizer = torch.optim.Adam(params, lr=self.lr)
+                self._optimizer = torch.optim.Adam(groups, lr=self.lr)
         return self._optimizer
 
     def state_dict(self) -> dict[str, dict[str, Tensor]]:

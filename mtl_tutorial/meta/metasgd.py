@@ -81,16 +81,14 @@ class MetaSGD(MAML):
     def trainable_modules(self) -> dict[str, nn.Module]:
         return {"model": self.model, "learning_rates": self.learning_rates}
 
-    @property
-    def optimizer(self) -> torch.optim.Optimizer:
-        """Adam over the network and the step sizes, the latter at ``rates_lr`` if given."""
-        if self._optimizer is None and self.rates_lr is not None:
-            groups = [
-                {"params": list(self.model.parameters())},
-                {"params": list(self.learning_rates.parameters()), "lr": self.rates_lr},
-            ]
-            self._optimizer = torch.optim.Adam(groups, lr=self.lr)
-        return super().optimizer
+    def parameter_groups(self) -> list[dict[str, Any]]:
+        """The network at ``outer_lr`` and the step sizes at ``rates_lr``, if given."""
+        if self.rates_lr is None:
+            return super().parameter_groups()
+        return [
+            {"params": list(self.model.parameters())},
+            {"params": list(self.learning_rates.parameters()), "lr": self.rates_lr},
+        ]
 
     def training_step(self, episode: Episode) -> float:
         """Adam's step on the network and α, then α projected onto ``[0, max_rate]`` if set."""
