@@ -134,3 +134,18 @@ def test_the_head_computes_in_the_dtype_of_the_features():
     pre = SupervisedPretraining(_Float64Features(), batch_size=8)
     pre.fit(FewShotTasks(blob_classes(classes=6)), iterations=2, progress=False)
     assert pre.head.weight.dtype == torch.float64
+
+
+def test_a_baseline_passes_checkpointing_on_to_its_pretraining(tmp_path):
+    # it used to swallow unknown keywords, so checkpointing= was silently ignored
+    from mtl_tutorial.training import Checkpointing, load_checkpoint
+
+    path = tmp_path / "pretraining.pt"
+    seed_everything(0)
+    probe = LinearProbe(SupervisedPretraining(Conv4(channels=8), batch_size=16))
+    tasks = FewShotTasks(blob_classes(classes=10, per_class=4), queries=3)
+    saving = Checkpointing(path, every=2)
+    probe.fit(tasks, iterations=3, meta_batch_size=25, progress=False, checkpointing=saving)
+    assert load_checkpoint(path)["step"] == 3
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        probe.fit(tasks, iterations=3, checkpoint=path)

@@ -27,6 +27,7 @@ from .._checks import check_int, check_nonnegative_float, check_positive_float
 from ..adaptation import apply_params, loops_over_tasks, map_tasks
 from ..learner import Learner
 from ..tasks import Episode, FewShotTasks
+from ..training import Checkpointing
 from .pretrained import SupervisedPretraining
 
 
@@ -43,10 +44,24 @@ class TransferBaseline(Learner):
         self.pretrained = pretrained
         self.steps = check_int("steps", steps, minimum=0)
 
-    def fit(self, tasks: FewShotTasks, *, iterations: int, seed: int = 0, progress: bool | None = None,
-            max_seconds: float | None = None, callback: Callable[[int], None] | None = None,
-            **_: Any) -> list[float]:  # fmt: skip
-        """Pretrain the shared backbone, unless that was done already (then a no-op)."""
+    def fit(
+        self,
+        tasks: FewShotTasks,
+        *,
+        iterations: int,
+        meta_batch_size: int | None = None,
+        seed: int = 0,
+        progress: bool | None = None,
+        checkpointing: Checkpointing | None = None,
+        max_seconds: float | None = None,
+        callback: Callable[[int], None] | None = None,
+    ) -> list[float]:
+        """Pretrain the shared backbone, unless that was done already (then a no-op).
+
+        The arguments are :meth:`SupervisedPretraining.fit`'s, ``checkpointing`` included.
+        ``meta_batch_size`` is accepted so that every learner trains through one call, and
+        ignored: pretraining draws mini-batches of ``pretrained.batch_size`` images, not tasks.
+        """
         if not self.pretrained.fitted:
             self.pretrained.fit(
                 tasks,
@@ -54,6 +69,7 @@ class TransferBaseline(Learner):
                 seed=seed,
                 progress=progress,
                 max_seconds=max_seconds,
+                checkpointing=checkpointing,
                 callback=callback,
             )
         return self.pretrained.losses
