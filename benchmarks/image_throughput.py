@@ -12,8 +12,10 @@ if they do not.
 
 Rows: ``maml``, ``fomaml``, ``anil``, ``reptile``, ``protonet`` are the package's learners as the
 book uses them (convolutional networks take a loop over the tasks:
-:func:`mtl_tutorial.adaptation.loops_over_tasks`); ``maml_accumulated`` is ``maml`` with
-``accumulate_per_task=True``; ``maml_vmap`` is MAML's ``vmap`` over the tasks (the package's path
+:func:`mtl_tutorial.adaptation.loops_over_tasks`), except that ``maml`` backpropagates the whole
+meta-batch at once (``accumulate_per_task=False``) and ``maml_accumulated`` one task at a time,
+which is the package's default for convolutional networks since 4bbfc66 (as fast, and its
+memory flat in the meta-batch); ``maml_vmap`` is MAML's ``vmap`` over the tasks (the package's path
 for every network before) on the default memory layout (GroupNorm cannot take channels-last
 weights under ``vmap``), and ``maml_compiled`` the same through ``torch.compile``: what
 ``MAML(compile=True)`` would run, which the package refuses for convolutional networks (torch
@@ -102,9 +104,9 @@ def ours(kind: str, steps: int = 1) -> tuple[Iteration, nn.Module]:
         return (lambda episode: adam_step(learner, learner.training_loss(episode))), learner.model
     settings = {"inner_lr": INNER_LR, "inner_steps": steps, "outer_lr": OUTER_LR}
     learner = {
-        "maml": lambda: MAML(model, **settings),
-        "maml_vmap": lambda: MAML(model, **settings),
-        "maml_compiled": lambda: MAML(model, **settings),
+        "maml": lambda: MAML(model, accumulate_per_task=False, **settings),
+        "maml_vmap": lambda: MAML(model, accumulate_per_task=False, **settings),
+        "maml_compiled": lambda: MAML(model, accumulate_per_task=False, **settings),
         "maml_accumulated": lambda: MAML(model, accumulate_per_task=True, **settings),
         "fomaml": lambda: MAML(model, first_order=True, **settings),
         "anil": lambda: ANIL(model, **settings),

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from mtl_tutorial import MAML, MLP
+from mtl_tutorial import ANIL, MAML, MLP
 from mtl_tutorial.adaptation import batched_predict, loops_over_tasks, map_tasks
 from mtl_tutorial.evaluation import peak_tensor_memory
 from mtl_tutorial.models import Conv4
@@ -99,12 +99,18 @@ def test_the_loop_and_the_vmap_path_compute_the_same_meta_gradient_and_predictio
 @pytest.mark.parametrize("first_order", [False, True])
 def test_per_task_accumulation_takes_the_same_step(first_order):
     episode = image_episode(tasks=4)
-    plain = MAML(small_conv4(), inner_lr=0.4, first_order=first_order)
+    plain = MAML(small_conv4(), inner_lr=0.4, first_order=first_order, accumulate_per_task=False)
     accumulated = MAML(small_conv4(), inner_lr=0.4, first_order=first_order, accumulate_per_task=True)
     losses = [learner.training_step(episode) for learner in (plain, accumulated)]
     assert losses[0] == pytest.approx(losses[1], rel=1e-12)
     for p, q in zip(plain.model.parameters(), accumulated.model.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=1e-9, atol=1e-12)
+
+
+def test_convolutional_learners_accumulate_per_task_by_default_and_mlps_do_not():
+    assert MAML(small_conv4()).accumulate_per_task and ANIL(small_conv4()).accumulate_per_task
+    assert not MAML(MLP()).accumulate_per_task  # vmap batches the tasks' backward passes
+    assert not MAML(small_conv4(), accumulate_per_task=False).accumulate_per_task
 
 
 def test_per_task_accumulation_keeps_memory_flat_in_the_meta_batch():
