@@ -52,7 +52,7 @@ class ClippedStep:
 
     max_norm = 1.0
 
-    def training_step(self, episode):
+    def training_step(self, episode, *, iteration=0, iterations=1):
         loss = self.training_loss(episode.to(self.device))
         self.optimizer.zero_grad()
         loss.backward()

@@ -18,6 +18,7 @@ the transductive leak that BatchNorm in training mode causes in two peer librari
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -62,100 +63,135 @@ def check_ways(logits: Tensor, episode: Episode) -> None:
         )
 
 
-class Learner(ABC):
-    """Fit on a source of tasks, adapt to support sets, predict on query inputs.
+class Trainable:
+    """Anything :meth:`fit` trains: the package's one training loop.
 
-    Subclasses implement :meth:`adapt`, :meth:`predict` and :meth:`training_loss` (the loss
-    :meth:`fit` minimises on a batch of training tasks with Adam), or override :meth:`fit`.
+    A subclass supplies the pieces of one step; :meth:`fit` does the rest (seeding, progress
+    bar, checkpoints and resuming, the divergence guard, the CPU-time limit, the callback):
 
-    Args:
-        model: the network the learner trains; moved to ``device``.
-        lr: Adam's learning rate in :meth:`fit` (default 1e-3).
-        device: where to train and predict; default the model's device. ``"cuda"`` raises
-            ``ValueError`` when no GPU is available.
+    - :meth:`trainable_modules`: what it trains and checkpoints, by name;
+    - :meth:`sample_training_batch`: one step's data (default: ``meta_batch_size`` fresh tasks);
+    - :meth:`training_step`: one update on it (default: an Adam step on :meth:`training_loss`);
+    - :meth:`prepare_training` (optional): set-up that needs the training data.
+
+    Subclasses set ``self.lr`` (Adam's rate, or the outer step size when ``uses_optimizer`` is
+    false) and ``self.device``.
     """
 
-    #: Short name used by the command-line tool and in result files.
+    #: Short name used by the command-line tool, progress bars and result files.
     name: str = "learner"
-    #: Whether :meth:`fit` steps an optimiser (Reptile moves parameters itself).
+    #: Whether :meth:`training_step` steps Adam (Reptile moves parameters itself); if so, the
+    #: optimiser's state is checkpointed with the modules.
     uses_optimizer: bool = True
-    #: Whether :meth:`adapt` gives the same result under ``torch.no_grad()``, for scoring, where
-    #: nothing is differentiated through it: true where adaptation uses ``torch.func`` transforms
-    #: (they compute their inner gradients all the same) or no gradients at all. Scoring then
-    #: records no graph for a meta-gradient (MAML on glyphs: test-time adaptation 3x faster).
-    adapts_without_autograd: bool = False
+    #: Tasks per training step when :meth:`fit` is not told.
+    default_meta_batch_size: int = 25
 
-    def __init__(
-        self, model: nn.Module, *, lr: float = 1e-3, device: str | torch.device | None = None
-    ) -> None:
-        if not isinstance(model, nn.Module):
-            raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-        check_no_batch_norm(model)
-        self.device = resolve_device(device, model)
-        self.model = model.to(self.device)
-        self.lr = check_positive_float("lr", lr)
-        self._optimizer: torch.optim.Optimizer | None = None
-
-    # -- the three questions ------------------------------------------------------------------
-
-    @abstractmethod
-    def adapt(self, episode: Episode, steps: int | None = None) -> Any:
-        """Adapt to each task's support set; return a per-task state for :meth:`predict`.
-
-        ``steps`` is the number of gradient steps for learners that take them; others ignore it.
-        """
-
-    @abstractmethod
-    def predict(self, adapted: Any, x: Tensor) -> Tensor:
-        """Predict for inputs ``x`` of shape ``(tasks, points, ...)`` from :meth:`adapt`'s state."""
-
-    def training_loss(self, episode: Episode) -> Tensor:
-        """The differentiable loss :meth:`fit` lowers on a batch of training tasks."""
-        raise NotImplementedError(f"{type(self).__name__} defines its own fit()")
+    lr: float
+    device: torch.device
+    _optimizer: torch.optim.Optimizer | None = None
+    #: CPU seconds (``time.process_time``) of the last :meth:`fit`, 0 before any.
+    train_seconds: float = 0.0
+    #: The training losses of the last :meth:`fit` (or of the cached run it was loaded from).
+    losses: list[float]
 
     def fit(
         self,
         tasks: TaskSource,
         *,
         iterations: int,
-        meta_batch_size: int = 25,
+        meta_batch_size: int | None = None,
         seed: int = 0,
         progress: bool | None = None,
         checkpointing: Checkpointing | None = None,
         max_seconds: float | None = None,
         callback: Callable[[int], None] | None = None,
     ) -> list[float]:
-        """Train for ``iterations`` Adam steps, each on ``meta_batch_size`` fresh tasks.
+        """Train for ``iterations`` steps, each on a fresh batch from ``tasks``.
 
-        Task sampling is seeded by ``seed``. With ``checkpointing``, the run saves its state at
-        intervals and resumes from it, ending exactly where an uninterrupted run would. With
-        ``max_seconds``, training stops early once it has used that much CPU time.
-        ``callback(done)``, if given, runs after every step (see :func:`~mtl_tutorial.training.run_training`).
-        Returns the training loss of every iteration.
+        Args:
+            tasks: the training distribution.
+            iterations: number of training steps (>= 1).
+            meta_batch_size: tasks per step (default: ``default_meta_batch_size``, 25 unless the
+                learner says otherwise); learners that draw something else than tasks (supervised
+                pretraining draws images) ignore it.
+            seed: seeds the sampling of training batches (default 0).
+            progress: show a progress bar; ``None`` (default) only on a terminal.
+            checkpointing: save the state at intervals and resume from it, ending exactly where
+                an uninterrupted run would (default: off).
+            max_seconds: stop early once training has used this much CPU time (default: none).
+            callback: ``callback(done)`` after every step (see
+                :func:`~mtl_tutorial.training.run_training`).
+
+        Returns:
+            The training loss of every step.
         """
+        if meta_batch_size is None:
+            meta_batch_size = self.default_meta_batch_size
         check_int("meta_batch_size", meta_batch_size, minimum=1)
+        check_int("iterations", iterations, minimum=1)
         generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+        self.prepare_training(tasks)
 
-        def step(_: int) -> float:
-            return self.training_step(tasks.sample(meta_batch_size, generator=generator))
+        def step(i: int) -> float:
+            batch = self.sample_training_batch(tasks, meta_batch_size, generator)
+            return self.training_step(batch, iteration=i, iterations=iterations)
 
-        return self._run(
-            step, iterations, generator, progress, checkpointing, meta_batch_size, seed, max_seconds, callback
-        )
+        state: dict[str, Any] = dict(self.trainable_modules())
+        if self.uses_optimizer:
+            state["optimizer"] = self.optimizer
+        state["tasks"] = GeneratorState(generator)
+        started = time.process_time()
+        try:
+            self.losses = run_training(
+                step,
+                iterations,
+                description=self.name,
+                progress=progress,
+                state=state,
+                checkpointing=checkpointing,
+                config={**self.config(), "meta_batch_size": meta_batch_size, "seed": seed},
+                max_seconds=max_seconds,
+                callback=callback,
+            )
+        finally:
+            self.train_seconds = time.process_time() - started
+        if self.uses_optimizer:  # leave no gradients behind (a backbone may be shared)
+            self.optimizer.zero_grad(set_to_none=True)
+        return self.losses
 
-    def training_step(self, episode: Episode) -> float:
-        """One Adam step on :meth:`training_loss` of a batch of training tasks; returns the loss."""
-        loss = self.training_loss(episode.to(self.device))
+    # -- the pieces of a training step ---------------------------------------------------------
+
+    def prepare_training(self, tasks: TaskSource) -> None:
+        """Called once by :meth:`fit` before its first step (default: nothing)."""
+
+    def sample_training_batch(
+        self, tasks: TaskSource, meta_batch_size: int, generator: torch.Generator
+    ) -> Any:
+        """One training step's data: ``meta_batch_size`` tasks drawn with ``generator``, on
+        the learner's device."""
+        return tasks.sample(meta_batch_size, generator=generator).to(self.device)
+
+    def training_loss(self, batch: Any) -> Tensor:
+        """The differentiable loss :meth:`training_step` lowers on one batch."""
+        raise NotImplementedError(f"{type(self).__name__} defines neither training_loss nor training_step")
+
+    def training_step(self, batch: Any, *, iteration: int = 0, iterations: int = 1) -> float:
+        """One Adam step on :meth:`training_loss` of ``batch``; returns the loss.
+
+        ``iteration`` of ``iterations`` is where the run stands, for learners whose update
+        follows a schedule (Reptile's annealed outer step).
+        """
+        loss = self.training_loss(batch)
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
         return loss.item()
 
-    # -- shared machinery ---------------------------------------------------------------------
+    # -- state ---------------------------------------------------------------------------------
 
     def trainable_modules(self) -> dict[str, nn.Module]:
         """Modules whose parameters :meth:`fit` trains and checkpoints save, by name."""
-        return {"model": self.model}
+        raise NotImplementedError
 
     def parameter_groups(self) -> list[dict[str, Any]]:
         """Adam's parameter groups (default: one, every trainable module at ``lr``); a learner
@@ -194,34 +230,54 @@ class Learner(ABC):
         """The learner's settings, stored with checkpoints to refuse resuming a different run."""
         return {"learner": type(self).__name__, "lr": self.lr}
 
-    def _run(
-        self,
-        step,
-        iterations: int,
-        generator: torch.Generator,
-        progress: bool | None,
-        checkpointing: Checkpointing | None,
-        meta_batch_size: int,
-        seed: int,
-        max_seconds: float | None = None,
-        callback: Callable[[int], None] | None = None,
-    ) -> list[float]:
-        state: dict[str, Any] = dict(self.trainable_modules())
-        if self.uses_optimizer:
-            state["optimizer"] = self.optimizer
-        state["tasks"] = GeneratorState(generator)
-        config = {**self.config(), "meta_batch_size": meta_batch_size, "seed": seed}
-        return run_training(
-            step,
-            iterations,
-            description=self.name,
-            progress=progress,
-            state=state,
-            checkpointing=checkpointing,
-            config=config,
-            max_seconds=max_seconds,
-            callback=callback,
-        )
+
+class Learner(Trainable, ABC):
+    """Fit on a source of tasks, adapt to support sets, predict on query inputs.
+
+    Subclasses implement :meth:`adapt`, :meth:`predict` and :meth:`training_loss` (the loss
+    :meth:`fit` minimises on a batch of training tasks with Adam), or :meth:`training_step`.
+
+    Args:
+        model: the network the learner trains; moved to ``device``.
+        lr: Adam's learning rate in :meth:`fit` (default 1e-3).
+        device: where to train and predict; default the model's device. ``"cuda"`` raises
+            ``ValueError`` when no GPU is available.
+    """
+
+    #: Whether :meth:`adapt` gives the same result under ``torch.no_grad()``, for scoring, where
+    #: nothing is differentiated through it: true where adaptation uses ``torch.func`` transforms
+    #: (they compute their inner gradients all the same) or no gradients at all. Scoring then
+    #: records no graph for a meta-gradient (MAML on glyphs: test-time adaptation 3x faster).
+    adapts_without_autograd: bool = False
+
+    def __init__(
+        self, model: nn.Module, *, lr: float = 1e-3, device: str | torch.device | None = None
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        check_no_batch_norm(model)
+        self.device = resolve_device(device, model)
+        self.model = model.to(self.device)
+        self.lr = check_positive_float("lr", lr)
+        self._optimizer = None
+        self.losses = []
+
+    # -- the three questions ------------------------------------------------------------------
+
+    @abstractmethod
+    def adapt(self, episode: Episode, steps: int | None = None) -> Any:
+        """Adapt to each task's support set; return a per-task state for :meth:`predict`.
+
+        ``steps`` is the number of gradient steps for learners that take them; others ignore it.
+        """
+
+    @abstractmethod
+    def predict(self, adapted: Any, x: Tensor) -> Tensor:
+        """Predict for inputs ``x`` of shape ``(tasks, points, ...)`` from :meth:`adapt`'s state."""
+
+    def trainable_modules(self) -> dict[str, nn.Module]:
+        """Modules whose parameters :meth:`fit` trains and checkpoints save, by name."""
+        return {"model": self.model}
 
 
 class GradientLearner(Learner):

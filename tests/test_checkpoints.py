@@ -1,9 +1,15 @@
 """Checkpoints: atomic, weights_only, and a resumed run ends exactly where an uninterrupted one does."""
 
+import importlib
+import inspect
+import pkgutil
+
 import pytest
 import torch
 
+import mtl_tutorial
 from mtl_tutorial import (
+    ANIL,
     MAML,
     MLP,
     Checkpointing,
@@ -17,7 +23,21 @@ from mtl_tutorial import (
     TaskConditioned,
     seed_everything,
 )
+from mtl_tutorial.learner import GradientLearner, Trainable
+from mtl_tutorial.models import Conv4
+from mtl_tutorial.tasks import FewShotTasks, ImageClasses
 from mtl_tutorial.training import load_checkpoint, save_atomically
+from mtl_tutorial.transfer import (
+    CosineClassifier,
+    FullFineTuning,
+    L2SPFineTuning,
+    LinearProbe,
+    LoRAFineTuning,
+    NearestCentroid,
+    PartialFineTuning,
+    RidgeProbe,
+    SupervisedPretraining,
+)
 
 from helpers import InterruptAfter, flat_params
 
@@ -54,6 +74,89 @@ def test_resuming_a_killed_run_gives_the_uninterrupted_result(name, tmp_path):
     assert torch.equal(flat_params(resumed.model), flat_params(reference.model))
     assert resumed_losses == reference_losses
     assert load_checkpoint(checkpointing.path)["step"] == 20
+
+
+def tiny_images() -> FewShotTasks:
+    g = torch.Generator().manual_seed(0)
+    return FewShotTasks(ImageClasses(torch.rand(6, 4, 1, 16, 16, generator=g), [str(i) for i in range(6)]),
+                        ways=3, shots=1, queries=1)  # fmt: skip
+
+
+def pretraining() -> SupervisedPretraining:
+    return SupervisedPretraining(Conv4(channels=4), batch_size=8)
+
+
+IMAGES = tiny_images()
+#: Every other learner of the package, each with the model whose weights its training changes.
+ALL_LEARNERS = {
+    GradientLearner: None,  # nothing to train: fit() is refused
+    ANIL: (lambda: ANIL(MLP(hidden=(16,))), SINE, "model"),
+    MAML: (lambda: MAML(MLP(hidden=(16,)), first_order=True), SINE, "model"),
+    MetaSGD: (lambda: MetaSGD(MLP(hidden=(16,)), max_rate=0.05), SINE, "model"),
+    Reptile: (lambda: Reptile(MLP(hidden=(16,)), anneal=False), SINE, "model"),
+    ProtoNet: (lambda: ProtoNet(MLP(4, (8,), 8)), CLUSTERS, "model"),
+    TaskConditioned: (LEARNERS["film"][0], SINE, "model"),
+    FineTuning: (lambda: FineTuning(MLP(hidden=(16,))), SINE, "model"),
+    RidgeProbe: (lambda: RidgeProbe(MLP(hidden=(16,))), SINE, "model"),
+    SupervisedPretraining: (pretraining, IMAGES, "backbone"),
+    NearestCentroid: (lambda: NearestCentroid(pretraining()), IMAGES, "model"),
+    LinearProbe: (lambda: LinearProbe(pretraining()), IMAGES, "model"),
+    CosineClassifier: (lambda: CosineClassifier(pretraining()), IMAGES, "model"),
+    FullFineTuning: (lambda: FullFineTuning(pretraining()), IMAGES, "model"),
+    L2SPFineTuning: (lambda: L2SPFineTuning(pretraining()), IMAGES, "model"),
+    PartialFineTuning: (lambda: PartialFineTuning(pretraining()), IMAGES, "model"),
+    LoRAFineTuning: (lambda: LoRAFineTuning(pretraining()), IMAGES, "model"),
+}
+
+
+def concrete_trainables() -> set[type]:
+    for module in pkgutil.walk_packages(mtl_tutorial.__path__, "mtl_tutorial."):
+        if not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    found, todo = set(), [Trainable]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            todo.append(sub)
+            if not inspect.isabstract(sub) and sub.__module__.startswith("mtl_tutorial."):
+                found.add(sub)
+    return found
+
+
+def test_the_resume_test_covers_every_learner_of_the_package():
+    assert concrete_trainables() == set(ALL_LEARNERS)
+
+
+def fit_all(cls, iterations, checkpointing=None, stop_after=None):
+    make, tasks, weights = ALL_LEARNERS[cls]
+    seed_everything(0)
+    learner = make()
+
+    def stop(done):
+        if done == stop_after:
+            raise KeyboardInterrupt  # killed after this step, before its checkpoint is due
+
+    losses = learner.fit(tasks, iterations=iterations, meta_batch_size=2, seed=1, progress=False,
+                         checkpointing=checkpointing, callback=stop)  # fmt: skip
+    return flat_params(getattr(learner, weights)), losses
+
+
+@pytest.mark.parametrize("cls", [c for c, v in ALL_LEARNERS.items() if v], ids=lambda c: c.__name__)
+def test_every_learner_resumes_where_the_uninterrupted_run_ends(cls, tmp_path):
+    reference, reference_losses = fit_all(cls, 6)
+    checkpointing = Checkpointing(tmp_path / "run.pt", every=2)
+    with pytest.raises(KeyboardInterrupt):
+        fit_all(cls, 6, checkpointing, stop_after=5)
+    assert load_checkpoint(checkpointing.path)["step"] == 4
+    resumed, resumed_losses = fit_all(cls, 6, checkpointing)
+    assert torch.equal(resumed, reference)
+    assert resumed_losses == reference_losses
+    assert load_checkpoint(checkpointing.path)["step"] == 6
+    assert not torch.equal(reference, fit_all(cls, 1)[0])  # training moved the weights
+
+
+def test_a_learner_without_a_training_step_says_so():
+    with pytest.raises(NotImplementedError, match="neither training_loss nor training_step"):
+        GradientLearner(MLP(hidden=(8,))).fit(SINE, iterations=1)
 
 
 def test_checkpoints_hold_only_tensors_and_plain_values(tmp_path):

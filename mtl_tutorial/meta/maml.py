@@ -148,7 +148,7 @@ class MAML(GradientLearner):
 
     training_loss = meta_loss
 
-    def training_step(self, episode: Episode) -> float:
+    def training_step(self, episode: Episode, *, iteration: int = 0, iterations: int = 1) -> float:
         """One Adam step on the meta-loss of a batch of tasks (see ``accumulate_per_task``)."""
         if not self.accumulate_per_task:
             return super().training_step(episode)

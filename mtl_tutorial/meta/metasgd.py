@@ -90,7 +90,7 @@ class MetaSGD(MAML):
             {"params": list(self.learning_rates.parameters()), "lr": self.rates_lr},
         ]
 
-    def training_step(self, episode: Episode) -> float:
+    def training_step(self, episode: Episode, *, iteration: int = 0, iterations: int = 1) -> float:
         """Adam's step on the network and α, then α projected onto ``[0, max_rate]`` if set."""
         loss = super().training_step(episode)
         if self.max_rate is not None:

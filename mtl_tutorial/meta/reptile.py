@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -11,8 +10,7 @@ from torch import nn
 from .._checks import check_int, check_positive_float
 from ..adaptation import LossFn, batched_predict, batched_sgd_adapt, task_loss
 from ..learner import GradientLearner
-from ..tasks import Episode, TaskSource
-from ..training import Checkpointing
+from ..tasks import Episode
 
 
 class Reptile(GradientLearner):
@@ -36,6 +34,7 @@ class Reptile(GradientLearner):
 
     name = "reptile"
     uses_optimizer = False
+    default_meta_batch_size = 5
 
     def __init__(
         self,
@@ -79,33 +78,10 @@ class Reptile(GradientLearner):
     def inner_lr(self) -> float:
         return self.adapt_lr
 
-    def fit(
-        self,
-        tasks: TaskSource,
-        *,
-        iterations: int,
-        meta_batch_size: int = 5,
-        seed: int = 0,
-        progress: bool | None = None,
-        checkpointing: Checkpointing | None = None,
-        max_seconds: float | None = None,
-        callback: Callable[[int], None] | None = None,
-    ) -> list[float]:
-        """Meta-train for ``iterations`` Reptile updates on ``meta_batch_size`` tasks each (default 5).
-
-        Returns, per iteration, the mean loss of the adapted weights on their tasks' points.
-        """
-        check_int("meta_batch_size", meta_batch_size, minimum=1)
-        check_int("iterations", iterations, minimum=1)
-        generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
-
-        def step(i: int) -> float:
-            episode = tasks.sample(meta_batch_size, generator=generator)
-            return self.reptile_step(episode, self.outer_step_size(i, iterations))
-
-        return self._run(
-            step, iterations, generator, progress, checkpointing, meta_batch_size, seed, max_seconds, callback
-        )
+    def training_step(self, episode: Episode, *, iteration: int = 0, iterations: int = 1) -> float:
+        """A Reptile update with ε annealed for ``iteration`` of ``iterations``; returns the mean
+        loss of the adapted weights on their tasks' points."""
+        return self.reptile_step(episode, self.outer_step_size(iteration, iterations))
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "inner_steps": self.inner_steps, "anneal": self.anneal}

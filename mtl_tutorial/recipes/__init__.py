@@ -98,8 +98,7 @@ def train_recipe(
     if lookup.from_cache:
         model.load_state_dict(lookup.payload["state"])
     losses = lookup.payload["losses"].tolist()
-    if hasattr(model, "losses"):  # SupervisedPretraining keeps its losses
-        model.losses = losses
+    model.losses = losses  # as fit() leaves them
     return TrainedModel(chosen, model, losses, lookup.from_cache, lookup)
 
 

@@ -58,14 +58,15 @@ class TransferBaseline(Learner):
     ) -> list[float]:
         """Pretrain the shared backbone, unless that was done already (then a no-op).
 
-        The arguments are :meth:`SupervisedPretraining.fit`'s, ``checkpointing`` included.
-        ``meta_batch_size`` is accepted so that every learner trains through one call, and
-        ignored: pretraining draws mini-batches of ``pretrained.batch_size`` images, not tasks.
+        The arguments are those of every learner's ``fit`` and go on to the pretraining's,
+        ``checkpointing`` included; ``meta_batch_size`` is ignored there (pretraining draws
+        ``pretrained.batch_size`` images per step, not tasks).
         """
         if not self.pretrained.fitted:
             self.pretrained.fit(
                 tasks,
                 iterations=iterations,
+                meta_batch_size=meta_batch_size,
                 seed=seed,
                 progress=progress,
                 max_seconds=max_seconds,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -11,12 +9,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._checks import check_int, check_positive_float
-from ..learner import check_no_batch_norm, resolve_device
+from ..learner import Trainable, check_no_batch_norm, resolve_device
 from ..tasks import FewShotTasks
-from ..training import Checkpointing, GeneratorState, run_training
 
 
-class SupervisedPretraining:
+class SupervisedPretraining(Trainable):
     """A backbone trained by plain classification over all training classes at once.
 
     This is the "pretrain" stage of transfer learning (Chen et al. 2019's Baseline): no
@@ -24,12 +21,19 @@ class SupervisedPretraining:
     :mod:`mtl_tutorial.transfer.baselines` then adapt its frozen or fine-tuned features per
     episode; pretraining once and sharing it is what makes them comparable to each other.
 
+    :meth:`fit` is the package's one training loop (:class:`~mtl_tutorial.learner.Trainable`):
+    each step draws ``batch_size`` images of ``tasks.classes`` with their global labels;
+    ``meta_batch_size`` does not apply and is ignored. Checkpointing and resuming save the
+    backbone, the head and Adam's state.
+
     Args:
         backbone: maps images to feature vectors (e.g. :class:`~mtl_tutorial.models.Conv4`).
         lr: Adam's learning rate (default 1e-3).
         batch_size: images per step (default 64).
         device: where to train (default: the backbone's device).
     """
+
+    name = "pretraining"
 
     def __init__(
         self, backbone: nn.Module, *, lr: float = 1e-3, batch_size: int = 64, device: str | None = None
@@ -40,73 +44,37 @@ class SupervisedPretraining:
         self.lr = check_positive_float("lr", lr)
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
         self.head: nn.Linear | None = None
-        self.train_seconds = 0.0
-        self.losses: list[float] = []
+        self._optimizer = None
+        self.losses = []
 
     @property
     def fitted(self) -> bool:
         return self.head is not None
 
-    def fit(
-        self,
-        tasks: FewShotTasks,
-        *,
-        iterations: int,
-        seed: int = 0,
-        progress: bool | None = None,
-        max_seconds: float | None = None,
-        checkpointing: Checkpointing | None = None,
-        callback: Callable[[int], None] | None = None,
-    ) -> list[float]:
-        """Train on mini-batches of all images of ``tasks.classes`` with their global labels.
-
-        Stops after ``iterations`` steps or ``max_seconds`` of process CPU time, whichever comes
-        first. ``callback(done)``, if given, runs after every step. Returns the loss of every step.
-        """
-        x, y = tasks.classes.flat()
+    def prepare_training(self, tasks: FewShotTasks) -> None:
+        """A new classification head over ``tasks.classes``, and a new optimiser for it."""
+        self._images, self._labels = tasks.classes.flat()
         with torch.no_grad():
-            probe = self.backbone(x[:1].to(self.device))
+            probe = self.backbone(self._images[:1].to(self.device))
         # the head computes in the features' dtype, whatever torch's default dtype is
         self.head = nn.Linear(probe.shape[-1], tasks.classes.num_classes).to(self.device, probe.dtype)
-        params = list(self.backbone.parameters()) + list(self.head.parameters())
-        optimizer = torch.optim.Adam(params, lr=self.lr)
-        generator = torch.Generator().manual_seed(seed)
+        self._optimizer = None
 
-        def step(_: int) -> float:
-            batch = torch.randint(len(x), (self.batch_size,), generator=generator)
-            logits = self.head(self.backbone(x[batch].to(self.device)))
-            loss = F.cross_entropy(logits, y[batch].to(self.device))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            return loss.item()
+    def sample_training_batch(
+        self, tasks: FewShotTasks, meta_batch_size: int, generator: torch.Generator
+    ) -> tuple[Tensor, Tensor]:
+        """``batch_size`` images and their global labels, drawn with replacement."""
+        batch = torch.randint(len(self._images), (self.batch_size,), generator=generator)
+        return self._images[batch].to(self.device), self._labels[batch].to(self.device)
 
-        started = time.process_time()
-        state = {
-            "backbone": self.backbone,
-            "head": self.head,
-            "optimizer": optimizer,
-            "tasks": GeneratorState(generator),
-        }
-        self.losses = run_training(
-            step,
-            iterations,
-            description="pretraining",
-            progress=progress,
-            state=state,
-            checkpointing=checkpointing,
-            config={
-                "learner": "SupervisedPretraining",
-                "lr": self.lr,
-                "batch_size": self.batch_size,
-                "seed": seed,
-            },
-            max_seconds=max_seconds,
-            callback=callback,
-        )
-        self.train_seconds = time.process_time() - started
-        optimizer.zero_grad(set_to_none=True)  # leave no gradients behind on the shared backbone
-        return self.losses
+    def training_loss(self, batch: tuple[Tensor, Tensor]) -> Tensor:
+        images, labels = batch
+        return F.cross_entropy(self.head(self.backbone(images)), labels)
+
+    def trainable_modules(self) -> dict[str, nn.Module]:
+        if not self.fitted:
+            raise ValueError("the backbone is not pretrained yet: call fit() first")
+        return {"backbone": self.backbone, "head": self.head}
 
     def features(self, x: Tensor) -> Tensor:
         """Frozen features ``(tasks, points, dim)`` of inputs ``(tasks, points, C, H, W)``."""
@@ -117,20 +85,13 @@ class SupervisedPretraining:
             flat = self.backbone(x.to(self.device).reshape(tasks * points, *x.shape[2:]))
         return flat.reshape(tasks, points, -1)
 
-    def state_dict(self) -> dict[str, dict[str, Tensor]]:
-        """The backbone's and the pretraining head's ``state_dict``; what the model cache stores."""
-        if not self.fitted:
-            raise ValueError("the backbone is not pretrained yet: call fit() first")
-        return {"backbone": self.backbone.state_dict(), "head": self.head.state_dict()}
-
     def load_state_dict(self, state: dict[str, dict[str, Tensor]]) -> None:
         """Restore :meth:`state_dict`'s output; the head is rebuilt with the saved shape."""
         if set(state) != {"backbone", "head"}:
             raise ValueError(f"state must hold 'backbone' and 'head', got {sorted(state)}")
-        self.backbone.load_state_dict(state["backbone"])
         weight = state["head"]["weight"]
         self.head = nn.Linear(weight.shape[1], weight.shape[0]).to(self.device, weight.dtype)
-        self.head.load_state_dict(state["head"])
+        super().load_state_dict(state)
 
     def config(self) -> dict[str, Any]:
-        return {"lr": self.lr, "batch_size": self.batch_size}
+        return {"learner": type(self).__name__, "lr": self.lr, "batch_size": self.batch_size}
