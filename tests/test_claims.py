@@ -20,6 +20,7 @@ from mtl_tutorial.experiments.claims import (
     change_in_advantage,
     claim_ends,
     class_distance,
+    cost_table,
     crossings,
     geometric_checkpoints,
     glyph_claims,
@@ -186,7 +187,32 @@ def test_cost_needs_flops_per_iteration():
     with pytest.raises(ValueError, match="unit must be"):
         results.reach_interval("meta", 0.8, "seconds")
     with pytest.raises(ValueError, match="train_flops_per_iteration"):
-        results.add_cost("meta", 0.8, {"train_peak_mib": 1.0})
+        results.add_cost("meta", {"train_peak_mib": 1.0})
+
+
+def test_the_cost_table_the_rows_and_the_verdict_read_each_pair_at_its_own_level():
+    # a second transfer learner that never gets past 0.6: the level all three reach is 0.6,
+    # while meta and "transfer" both reach 0.8; every report must use the pair's 0.8
+    results = _cost_results([0.5, 1.0, 8.0], [0.6, 0.8, 0.8])
+    results.transfer = ("transfer", "weak")
+    results.curves["weak"] = TrainingCurve([1, 2, 3], [1.0, 2.0, 3.0], torch.full((3, 4), 0.6), [],
+                                           [1.0, 2.0, 3.0])  # fmt: skip
+    for method in results.curves:
+        results.add_cost(method, {"train_flops_per_iteration": 100})
+    results.add_pair_costs()
+    assert results.matched_target() == pytest.approx(0.6)
+    assert results.pair_cost("meta", "transfer").level == pytest.approx(0.8)
+    verdict = judge(results, "cost", "meta", "transfer")
+    assert "to reach 0.800 accuracy: meta 3e-07 GFLOPs" in verdict.text
+    rows = [r for r in results.rows if r.get("pair") == "meta vs transfer" and r["method"] == "meta"]
+    assert {(r["x"], r["metric"], r["value"]) for r in rows} == {
+        (0.8, "train_gflops_to_target", 0.0), (0.8, "train_cpu_seconds_to_target", 3.0)}  # fmt: skip
+    table = cost_table(results)
+    assert "| meta vs transfer | 0.800 | meta | 3e-07 | 3.00 |" in table
+    assert "| meta vs weak | 0.600 | meta | 2e-07 | 2.00 |" in table  # meta: 0.7 at iteration 2
+    assert results.cost("meta") == {"train_flops_per_iteration": 100}
+    with pytest.raises(ValueError, match="no cost recorded"):
+        results.cost("nobody")
 
 
 def test_geometric_checkpoints_start_at_zero_and_end_at_the_total():
@@ -197,8 +223,23 @@ def test_geometric_checkpoints_start_at_zero_and_end_at_the_total():
 # -- the experiments ---------------------------------------------------------------------------------
 
 
+def assert_rows_give_each_pair_its_verdicts_level(results):
+    """The rows' GFLOPs to the matched level are read at each pair's level, as the verdict is."""
+    for meta in results.meta:
+        for transfer in results.transfer:
+            level = results.matched_target((meta, transfer))
+            for method in (meta, transfer):
+                reached = results.reach_interval(method, level)
+                gflops = None if reached is None else round(reached[1] / 1e9, 2)
+                expected = {"x": round(level, 4), "value": gflops}
+                recorded = [{"x": r["x"], "value": r["value"]} for r in results.rows
+                            if r["method"] == method and r["metric"] == "train_gflops_to_target"]  # fmt: skip
+                assert expected in recorded, (meta, transfer, method)
+
+
 def test_sinusoid_claims_cover_every_claim_and_method_and_repeat_exactly():
     first = sinusoid_claims(**TINY.sinusoid, log=lambda _: None)
+    assert_rows_give_each_pair_its_verdicts_level(first)
     claims = {r["claim"] for r in first.rows}
     assert claims == {"data_scarcity", "task_dissimilarity", "cost"}
     assert {r["method"] for r in first.rows if r["claim"] == "data_scarcity"} == {
@@ -221,6 +262,7 @@ def test_more_support_points_lower_the_error():
 
 def test_glyph_claims_cover_every_script_and_method():
     results = glyph_claims(**TINY.glyphs, log=lambda _: None)
+    assert_rows_give_each_pair_its_verdicts_level(results)
     scripts = {r["script"] for r in results.rows if r["claim"] == "task_dissimilarity"}
     assert len(scripts) == 9  # the validation and test scripts
     assert {m for _, m, _ in results.scores} == {"protonet", "maml", "linear_probe", "finetune"}

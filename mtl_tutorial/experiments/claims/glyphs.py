@@ -179,13 +179,14 @@ def glyph_claims(
         results.add_scores("task_dissimilarity", x, scores, script=script)
     log("glyphs: task dissimilarity scored")
 
-    target = results.matched_target()
     batch = train.sample(2, seed=seed)
     one = validation.episode(val_episodes, slice(0, 1))
     for method, learner in learners.items():
-        results.add_cost(method, target, _cost(learner, pretrained, train_classes, batch, one, validation,
+        results.add_cost(method, _cost(learner, pretrained, train_classes, batch, one, validation,
                                                val_episodes))  # fmt: skip
-    log(f"glyphs: cost measured; matched validation accuracy {target:.3f}")
+    results.add_pair_costs()
+    levels = ", ".join(f"{m} vs {t} {results.pair_cost(m, t).level:.3f}" for m, t in results.pairs())
+    log(f"glyphs: cost measured; matched validation accuracy {levels}")
     return results
 
 

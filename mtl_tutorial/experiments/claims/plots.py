@@ -77,9 +77,8 @@ def plot_cost(results: ClaimResults) -> Figure:
         means = curve.scores.double().mean(dim=1)  # the mean, as the matched level is defined
         gflops = [max(g, floor) for g in spent[method]]
         ax.plot(gflops, means, "o-", color=color_of(method, i), label=method, ms=4)
-    pairs = [(m, t) for m in results.meta for t in results.transfer]
-    for (meta, transfer), dashes in zip(pairs, ("--", ":", "-.", (0, (5, 5))), strict=False):
-        level = results.matched_target((meta, transfer))
+    for (meta, transfer), dashes in zip(results.pairs(), ("--", ":", "-.", (0, (5, 5))), strict=False):
+        level = results.pair_cost(meta, transfer).level
         ax.axhline(level, color="0.35", lw=1, ls=dashes, label=f"matched level, {meta} vs {transfer}")
     score = "MSE" if results.metric == "mse" else "accuracy"
     ax.set(xscale="log", xlabel="training GFLOPs", ylabel=f"validation {score} (mean)")

@@ -92,17 +92,15 @@ def _gflops(flops: float) -> str:
 def judge(results: ClaimResults, claim: str, meta: str, transfer: str) -> Verdict:
     """The verdict on ``claim`` for ``meta`` against ``transfer`` (see the module's rules)."""
     if claim == "cost":
-        target = results.matched_target((meta, transfer))
-        reached = {m: results.reach_interval(m, target) for m in (meta, transfer)}
-        level = f"{target:.3f} {'MSE' if results.metric == 'mse' else 'accuracy'}"
-        if None in reached.values():
-            text = f"at {level}: one learner never reached it ({reached})"
+        cost = results.pair_cost(meta, transfer)
+        level = f"{cost.level:.3f} {'MSE' if results.metric == 'mse' else 'accuracy'}"
+        if None in cost.flops.values():
+            text = f"at {level}: one learner never reached it ({cost.flops})"
             return Verdict(claim, results.benchmark, meta, transfer, None, text)
-        (meta_before, meta_at), (transfer_before, transfer_at) = reached[meta], reached[transfer]
-        seconds = {m: results.reach_interval(m, target, "cpu_seconds")[1] for m in (meta, transfer)}
+        (meta_before, meta_at), (transfer_before, transfer_at) = cost.flops[meta], cost.flops[transfer]
         text = f"to reach {level}: " + ", ".join(
-            f"{m} {_gflops(at)} GFLOPs ({seconds[m]:.2f} CPU-s)"
-            for m, at in ((meta, meta_at), (transfer, transfer_at))
+            f"{m} {_gflops(cost.flops[m][1])} GFLOPs ({cost.cpu_seconds[m][1]:.2f} CPU-s)"
+            for m in (meta, transfer)
         )
         # decided only when the checkpoints separate them: one had not reached the level by the
         # time the other had
@@ -129,7 +127,7 @@ def judge(results: ClaimResults, claim: str, meta: str, transfer: str) -> Verdic
 
 def judge_all(results: ClaimResults) -> list[Verdict]:
     """Every claim for every (meta, transfer) pair of ``results``."""
-    return [judge(results, c, m, t) for c in CLAIMS for m in results.meta for t in results.transfer]
+    return [judge(results, c, m, t) for c in CLAIMS for m, t in results.pairs()]
 
 
 def overall_side(results: ClaimResults, claim: str, meta: str, transfer: str) -> dict[float, str]:
@@ -168,12 +166,11 @@ def claim_table(results: ClaimResults, claim: str) -> str:
 
 
 def cost_table(results: ClaimResults) -> str:
-    """A Markdown table of what each method cost: training GFLOPs and CPU-seconds (this run) to the
-    matched level, FLOPs per training iteration, adaptation FLOPs and CPU-milliseconds (this run)
-    per task, peak memory, and parameters trained and adapted."""
+    """Two Markdown tables of what each method cost. Per method: FLOPs per training iteration,
+    adaptation FLOPs and CPU-milliseconds (this run) per task, peak memory, parameters trained and
+    adapted. Per pair: its matched level and the training GFLOPs and CPU-seconds (this run) each
+    learner spent to first reach it, as the cost verdict reads them (:meth:`ClaimResults.pair_cost`)."""
     columns = {
-        "train_gflops_to_target": "training GFLOPs to the matched level",
-        "train_cpu_seconds_to_target": "training CPU-s to the matched level (this run)",
         "train_flops_per_iteration": "FLOPs per training iteration",
         "adapt_flops_per_task": "adaptation FLOPs per task",
         "adapt_cpu_ms_per_task": "adaptation CPU-ms per task (this run)",
@@ -185,8 +182,19 @@ def cost_table(results: ClaimResults) -> str:
     lines = ["| method | " + " | ".join(columns.values()) + " |", "|---|" + "---|" * len(columns)]
     for method in results.curves:
         cost = results.cost(method)
-        cells = ["never" if cost.get(k) is None else f"{cost[k]:,}" for k in columns]
+        cells = ["" if cost.get(k) is None else f"{cost[k]:,}" for k in columns]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    score = "MSE" if results.metric == "mse" else "accuracy"
+    header = ("pair", f"matched {score}", "learner", "training GFLOPs to it",
+              "training CPU-s to it (this run)")  # fmt: skip
+    lines += ["", "| " + " | ".join(header) + " |", "|---|---|---|---|---|"]
+    for meta, transfer in results.pairs():
+        cost = results.pair_cost(meta, transfer)
+        for method in (meta, transfer):
+            flops, seconds = cost.flops[method], cost.cpu_seconds[method]
+            reached = "never" if flops is None else _gflops(flops[1])
+            cpu = "never" if seconds is None else f"{seconds[1]:.2f}"
+            lines.append(f"| {meta} vs {transfer} | {cost.level:.3f} | {method} | {reached} | {cpu} |")
     return "\n".join(lines)
 
 

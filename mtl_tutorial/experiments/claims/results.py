@@ -32,6 +32,7 @@ class ClaimResults:
         labels: optional names of the x values (glyphs: the script at each distance).
         flops_per_iteration: FLOPs of one training iteration of each method (recorded by
             :meth:`add_cost`); the transfer learners share their pretraining's.
+        measures: what each method cost, by measure (:meth:`add_cost`, read by :meth:`cost`).
     """
 
     benchmark: str
@@ -43,6 +44,7 @@ class ClaimResults:
     rows: list[dict] = field(default_factory=list)
     labels: dict[tuple[str, float], str] = field(default_factory=dict)
     flops_per_iteration: dict[str, int] = field(default_factory=dict)
+    measures: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def xs(self, claim: str) -> list[float]:
         """The x values of ``claim``, increasing."""
@@ -130,18 +132,20 @@ class ClaimResults:
             return None
         return (spent[index - 1] if index > 0 else 0.0, spent[index])
 
-    def add_cost(self, method: str, target: float, measures: Mapping[str, float]) -> None:
-        """Rows of the cost claim for ``method``: its validation score at each checkpoint (``x`` the
-        iteration, with the CPU-seconds and GFLOPs so far), then the training spent to reach
-        ``target`` (GFLOPs and CPU-seconds) and ``measures`` (FLOPs per training iteration, peak
-        memory, parameters, adaptation FLOPs and CPU-milliseconds per task), each a row with
-        ``x = target``. The FLOPs, bytes and counts are the same on every machine; the seconds are
-        this run's, to show, not to decide on.
+    def add_cost(self, method: str, measures: Mapping[str, float]) -> None:
+        """Record what ``method`` cost: ``measures`` (FLOPs per training iteration, peak memory,
+        parameters, adaptation FLOPs and CPU-milliseconds per task; see :meth:`cost`), and the
+        rows of the cost claim: its validation score at each checkpoint (``x`` the iteration, with
+        the CPU-seconds and GFLOPs so far), then one row per measure (``x`` empty). The FLOPs,
+        bytes and counts are the same on every machine; the seconds are this run's, to show, not
+        to decide on. What each pair spent to reach its matched level comes from
+        :meth:`pair_cost` (rows: :meth:`add_pair_costs`).
 
         ``measures`` must hold ``train_flops_per_iteration``, which the cost verdict rests on."""
         if "train_flops_per_iteration" not in measures:
             raise ValueError(f"measures must include 'train_flops_per_iteration', got {sorted(measures)}")
         self.flops_per_iteration[method] = int(measures["train_flops_per_iteration"])
+        self.measures[method] = dict(measures)
         curve = self.curves[method]
         checkpoints = zip(curve.iterations, curve.cpu_seconds, self.spent(method), curve.scores, strict=True)
         for iteration, cpu, flops, scores in checkpoints:
@@ -153,23 +157,62 @@ class ClaimResults:
                 "ci95": round(summary.ci95, 4) if summary else None, "cpu_seconds": round(cpu, 3),
                 "gflops": round(flops / 1e9, 3),
             })  # fmt: skip
-        flops = self.reach_interval(method, target, "flops")
-        seconds = self.reach_interval(method, target, "cpu_seconds")
-        values = {
-            "train_gflops_to_target": None if flops is None else round(flops[1] / 1e9, 2),
-            "train_cpu_seconds_to_target": None if seconds is None else round(seconds[1], 2),
-            **measures,
-        }
-        for metric, value in values.items():
+        for metric, value in measures.items():
             self.rows.append({
                 "claim": "cost", "benchmark": self.benchmark, "method": method,
-                "x": round(target, 4), "metric": metric, "value": value, "ci95": None,
+                "x": None, "metric": metric, "value": value, "ci95": None,
             })  # fmt: skip
 
-    def cost(self, method: str) -> dict[str, float | None]:
-        """The cost rows of ``method``, as ``{metric: value}``."""
-        return {
-            r["metric"]: r["value"]
-            for r in self.rows
-            if r["claim"] == "cost" and r["method"] == method and not r["metric"].startswith("validation_")
-        }
+    def pair_cost(self, meta: str, transfer: str) -> PairCost:
+        """What ``meta`` and ``transfer`` spent to reach their pair's matched level
+        (:meth:`matched_target` of the two): the one rule the verdict, the cost table, the plot
+        and the rows all read."""
+        level = self.matched_target((meta, transfer))
+        return PairCost(
+            meta,
+            transfer,
+            level,
+            flops={m: self.reach_interval(m, level, "flops") for m in (meta, transfer)},
+            cpu_seconds={m: self.reach_interval(m, level, "cpu_seconds") for m in (meta, transfer)},
+        )
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every ``(meta, transfer)`` pair, meta-learners first."""
+        return [(m, t) for m in self.meta for t in self.transfer]
+
+    def add_pair_costs(self) -> None:
+        """Rows of each pair's cost to its matched level (``x`` the level, ``pair`` the pair): the
+        training GFLOPs and CPU-seconds at the first checkpoint that reaches it (``None``: never)."""
+        for meta, transfer in self.pairs():
+            cost = self.pair_cost(meta, transfer)
+            for method in (meta, transfer):
+                flops, seconds = cost.flops[method], cost.cpu_seconds[method]
+                values = {
+                    "train_gflops_to_target": None if flops is None else round(flops[1] / 1e9, 2),
+                    "train_cpu_seconds_to_target": None if seconds is None else round(seconds[1], 2),
+                }
+                for metric, value in values.items():
+                    self.rows.append({
+                        "claim": "cost", "benchmark": self.benchmark, "method": method,
+                        "pair": f"{meta} vs {transfer}", "x": round(cost.level, 4), "metric": metric,
+                        "value": value, "ci95": None,
+                    })  # fmt: skip
+
+    def cost(self, method: str) -> dict[str, float]:
+        """The measures :meth:`add_cost` recorded for ``method``, by name."""
+        if method not in self.measures:
+            raise ValueError(f"no cost recorded for {method!r}; recorded: {sorted(self.measures)}")
+        return dict(self.measures[method])
+
+
+@dataclass(frozen=True)
+class PairCost:
+    """What a pair spent to reach its matched ``level``: for each of ``meta`` and ``transfer``,
+    ``(spent at the last checkpoint short of it, at the first that reaches it)`` in FLOPs and in
+    CPU-seconds, ``None`` if it never did (see :meth:`ClaimResults.reach_interval`)."""
+
+    meta: str
+    transfer: str
+    level: float
+    flops: dict[str, tuple[float, float] | None]
+    cpu_seconds: dict[str, tuple[float, float] | None]

@@ -169,12 +169,13 @@ def sinusoid_claims(
         results.add_scores("task_dissimilarity", x, {m: v[inside] for m, v in by_method.items()},
                            bin=[low, high if math.isfinite(high) else None])  # fmt: skip
 
-    target = results.matched_target()
     batch = train.sample(25, seed=seed)
     one_task = SinusoidTasks(query_size=100).sample(1, seed=2017)
     for method, learner in learners.items():
-        results.add_cost(method, target, _cost(learner, batch, one_task, wide))
-    log(f"sinusoid: scarcity, dissimilarity and cost measured; matched validation MSE {target:.3f}")
+        results.add_cost(method, _cost(learner, batch, one_task, wide))
+    results.add_pair_costs()
+    levels = ", ".join(f"{m} vs {t} {results.pair_cost(m, t).level:.3f}" for m, t in results.pairs())
+    log(f"sinusoid: scarcity, dissimilarity and cost measured; matched validation MSE {levels}")
     return results
 
 
