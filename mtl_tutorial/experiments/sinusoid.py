@@ -86,7 +86,8 @@ def training_tasks(method: str, setup: str = "paper") -> SinusoidTasks:
 @dataclass(frozen=True)
 class SinusoidBudget:
     """Training iterations per method. The defaults fit about two minutes on 2 CPU cores; the
-    paper meta-trains MAML for 70,000 iterations (``SinusoidBudget.paper()``)."""
+    MAML authors' released code defaults to 70,000 meta-iterations (``SinusoidBudget.paper()``); the
+    paper does not say how long it trains."""
 
     iterations: dict[str, int] = field(
         default_factory=lambda: {
@@ -103,7 +104,7 @@ class SinusoidBudget:
 
     @classmethod
     def paper(cls) -> SinusoidBudget:
-        """70,000 iterations for every trained method, as in the paper."""
+        """70,000 iterations for every trained method: the default of the MAML authors' code."""
         return cls({m: (0 if m == "scratch" else 70_000) for m in METHODS})
 
     def scaled(self, factor: float) -> SinusoidBudget:
