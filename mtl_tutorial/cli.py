@@ -299,7 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--scale", type=float, default=1.0, help="multiply every iteration budget (default 1)"
     )
     sinusoid.add_argument(
-        "--paper-budget", action="store_true", help="70,000 iterations per method, the default of the MAML authors' code"
+        "--paper-budget",
+        action="store_true",
+        help="70,000 iterations per method, the default of the MAML authors' code",
     )
     sinusoid.add_argument(
         "--seed", type=int, default=0, help="seed of initialisation and task sampling (default 0)"

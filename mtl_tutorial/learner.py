@@ -175,17 +175,24 @@ class Trainable:
         """The differentiable loss :meth:`training_step` lowers on one batch."""
         raise NotImplementedError(f"{type(self).__name__} defines neither training_loss nor training_step")
 
+    def training_computation(self, batch: Any) -> float:
+        """The computation of one training step, short of the update: the gradients of
+        :meth:`training_loss`, left in ``.grad``; returns the loss. What :meth:`training_step`
+        runs, and what :func:`~mtl_tutorial.evaluation.training_step_cost` measures."""
+        loss = self.training_loss(batch)
+        loss.backward()
+        return loss.item()
+
     def training_step(self, batch: Any, *, iteration: int = 0, iterations: int = 1) -> float:
-        """One Adam step on :meth:`training_loss` of ``batch``; returns the loss.
+        """One Adam step on the gradients of :meth:`training_computation`; returns the loss.
 
         ``iteration`` of ``iterations`` is where the run stands, for learners whose update
         follows a schedule (Reptile's annealed outer step).
         """
-        loss = self.training_loss(batch)
         self.optimizer.zero_grad()
-        loss.backward()
+        loss = self.training_computation(batch)
         self.optimizer.step()
-        return loss.item()
+        return loss
 
     # -- state ---------------------------------------------------------------------------------
 

@@ -5,10 +5,11 @@ import dataclasses
 import pytest
 import torch
 
-from mtl_tutorial.experiments.glyphs import GlyphBudget, _pretraining_flops, compare_glyphs, glyph_comparison
+from mtl_tutorial.evaluation import sampled_training_step_cost
+from mtl_tutorial.experiments.glyphs import GlyphBudget, compare_glyphs, glyph_comparison
 from mtl_tutorial.models import Conv4
 from mtl_tutorial.recipes import cache_entries, cached_call
-from mtl_tutorial.tasks import GlyphConfig, load_glyphs
+from mtl_tutorial.tasks import FewShotTasks, GlyphConfig, load_glyphs
 from mtl_tutorial.transfer import SupervisedPretraining
 
 SMALL = GlyphBudget(test_episodes=6, queries=3, meta_batch_size=1, eval_batch=3)
@@ -120,5 +121,6 @@ def test_counting_the_flops_before_training_leaves_the_random_stream_alone():
     classes = load_glyphs(GlyphConfig()).split("train")
     pretrained = SupervisedPretraining(Conv4(channels=4))
     state = torch.get_rng_state()
-    assert _pretraining_flops(pretrained, classes) > 0
+    cost = sampled_training_step_cost(pretrained, FewShotTasks(classes, ways=5, shots=1))
+    assert cost.flops > 0 and cost.peak_bytes > 0
     assert torch.equal(torch.get_rng_state(), state) and pretrained.head is None

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from mtl_tutorial import MAML, MLP, SinusoidTasks
-from mtl_tutorial.evaluation import peak_tensor_memory
+from mtl_tutorial import MAML, MLP, Reptile, SinusoidTasks
+from mtl_tutorial.evaluation import count_flops, peak_tensor_memory, training_step_cost
 
 
 def iteration_peak(inner_steps: int, first_order: bool) -> int:
@@ -57,3 +57,18 @@ def test_the_default_never_reads_cuda_counters(monkeypatch):
 def test_the_allocator_counter_needs_cuda():
     with pytest.raises(ValueError, match="needs a CUDA device"):
         peak_tensor_memory(lambda: torch.zeros(1), cuda_allocator=True)
+
+
+def test_a_training_step_is_measured_once_for_flops_and_memory_and_changes_nothing():
+    batch = SinusoidTasks().sample(4, seed=0)
+    maml = MAML(MLP(hidden=(16,)))
+    alone_flops = count_flops(lambda: maml.training_loss(batch).backward())
+    alone_peak = peak_tensor_memory(lambda: maml.training_loss(batch).backward())
+    maml.model.zero_grad(set_to_none=True)
+    cost = training_step_cost(maml, batch)
+    assert (cost.flops, cost.peak_bytes) == (alone_flops, alone_peak) and cost.flops > 0
+    assert all(p.grad is None for p in maml.model.parameters())  # no gradients left behind
+    reptile = Reptile(MLP(hidden=(16,)))
+    before = [p.detach().clone() for p in reptile.model.parameters()]
+    assert training_step_cost(reptile, batch).flops > 0
+    assert all(torch.equal(a, b) for a, b in zip(before, reptile.model.parameters(), strict=True))

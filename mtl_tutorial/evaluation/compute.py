@@ -35,6 +35,10 @@ def _conv_backward_flops(grad_out_shape, x_shape, w_shape, _bias, _stride, _padd
     return flops
 
 
+#: The formulas :func:`count_flops` overrides in torch's :class:`FlopCounterMode`.
+FLOP_FORMULAS = {torch.ops.aten.convolution_backward: _conv_backward_flops}
+
+
 def count_flops(fn: Callable[[], Any]) -> int:
     """Floating-point operations of ``fn()``'s matrix products and convolutions, forward and
     backward (a multiply-add counts as 2), as :class:`torch.utils.flop_counter.FlopCounterMode`
@@ -48,7 +52,6 @@ def count_flops(fn: Callable[[], Any]) -> int:
     grouped convolutions (per-task weights under ``vmap``) is counted correctly, where torch's
     own formula overcounts it (see :func:`_conv_backward_flops`).
     """
-    mapping = {torch.ops.aten.convolution_backward: _conv_backward_flops}
-    with FlopCounterMode(display=False, custom_mapping=mapping) as counter:
+    with FlopCounterMode(display=False, custom_mapping=FLOP_FORMULAS) as counter:
         fn()
     return int(counter.get_total_flops())

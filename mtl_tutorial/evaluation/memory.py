@@ -11,8 +11,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 
-class _StorageTracker(TorchDispatchMode):
-    """Counts the bytes of every tensor storage that operations create, until it is freed."""
+class StorageTracker(TorchDispatchMode):
+    """Counts the bytes of every tensor storage that operations create, until it is freed: use
+    as a context manager, then read ``peak`` (bytes, beyond what existed before)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -61,7 +62,7 @@ def peak_tensor_memory(fn: Callable[[], Any], *, cuda_allocator: bool = False) -
         fn()
         torch.cuda.synchronize()
         return torch.cuda.max_memory_allocated() - base
-    tracker = _StorageTracker()
+    tracker = StorageTracker()
     with tracker:
         fn()
     return tracker.peak

@@ -22,10 +22,16 @@ from functools import partial
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from .._checks import check_int
-from ..evaluation import count_flops, episode_accuracy, mean_ci, peak_tensor_memory, query_accuracy
+from ..evaluation import (
+    count_flops,
+    episode_accuracy,
+    mean_ci,
+    peak_tensor_memory,
+    query_accuracy,
+    sampled_training_step_cost,
+)
 from ..learner import Learner
 from ..meta import ANIL, MAML, ProtoNet, Reptile
 from ..models import Conv4
@@ -122,15 +128,6 @@ def _transfer_learner(method: str, pretrained: SupervisedPretraining) -> Learner
     return factories[method](pretrained)
 
 
-def _training_peak(learner: Learner, batch) -> float:
-    """Peak MiB of one training step's computation (Reptile: its update with ε = 0, a no-op)."""
-    if isinstance(learner, Reptile):
-        return peak_tensor_memory(lambda: learner.reptile_step(batch, 0.0)) / 2**20
-    peak = peak_tensor_memory(lambda: learner.training_loss(batch).backward()) / 2**20
-    learner.optimizer.zero_grad()
-    return peak
-
-
 def _per_task_flops(fn: Callable[[Episode], object], episodes: Episode) -> int:
     """FLOPs of ``fn`` on ``episodes``, counted one task at a time and summed.
 
@@ -139,54 +136,6 @@ def _per_task_flops(fn: Callable[[Episode], object], episodes: Episode) -> int:
     grouped convolution as if it were not grouped: ``groups`` times too many FLOPs (torch 2.x).
     One task at a time there is one group, and the sum is what the batch computes."""
     return sum(count_flops(partial(fn, episodes[i : i + 1])) for i in range(len(episodes)))
-
-
-def _training_flops(learner: Learner, batch: Episode) -> int:
-    """FLOPs of one training iteration on ``batch``, forward and backward (Reptile: its update
-    with ε = 0, which computes the same and changes nothing), with the gradients it leaves cleared."""
-    if isinstance(learner, Reptile):
-        return _per_task_flops(lambda one: learner.reptile_step(one, 0.0), batch)
-    flops = _per_task_flops(lambda one: learner.training_loss(one).backward(), batch)
-    learner.optimizer.zero_grad()
-    return flops
-
-
-def _pretraining_flops(pretrained: SupervisedPretraining, classes) -> int:
-    """FLOPs of one supervised pretraining step (a batch of ``batch_size`` images); before
-    :meth:`~SupervisedPretraining.fit`, counted on a copy given the head fit would make."""
-    if pretrained.head is None:
-        pretrained = copy.deepcopy(pretrained)
-        images = classes.as_float(classes.flat()[0][:1]).to(pretrained.device)
-        width = pretrained.backbone(images).shape[-1]
-        with torch.random.fork_rng(devices=[]):  # the stand-in head must not move fit's random stream
-            pretrained.head = torch.nn.Linear(width, classes.num_classes).to(pretrained.device)
-    flops = count_flops(_pretraining_step(pretrained, classes))
-    pretrained.backbone.zero_grad()
-    pretrained.head.zero_grad()
-    return flops
-
-
-def _pretraining_step(pretrained: SupervisedPretraining, classes) -> Callable[[], None]:
-    """One supervised pretraining step's computation (a batch of ``batch_size`` images), with
-    the gradients it leaves cleared afterwards."""
-    images, labels = classes.flat()
-    x, y = (
-        images[: pretrained.batch_size].to(pretrained.device),
-        labels[: pretrained.batch_size].to(pretrained.device),
-    )
-
-    def step() -> None:
-        F.cross_entropy(pretrained.head(pretrained.backbone(x)), y).backward()
-
-    return step
-
-
-def _pretraining_peak(pretrained: SupervisedPretraining, classes) -> float:
-    """Peak MiB of one supervised pretraining step (a batch of ``batch_size`` images)."""
-    peak = peak_tensor_memory(_pretraining_step(pretrained, classes)) / 2**20
-    pretrained.backbone.zero_grad()
-    pretrained.head.zero_grad()
-    return peak
 
 
 def episode_flops(learner: Learner, episodes: Episode) -> float:
@@ -271,7 +220,6 @@ def compare_glyphs(
     train_classes, test_classes = benchmark.split("train"), benchmark.split("test")
     rows, per_episode = [], {}
     pretrained: SupervisedPretraining | None = None
-    pretraining_flops = 0
     for k in shots:
         train = FewShotTasks(train_classes, ways=budget.ways, shots=k, queries=budget.queries)
         test = FewShotTasks(test_classes, ways=budget.ways, shots=k, queries=budget.queries)
@@ -280,27 +228,25 @@ def compare_glyphs(
             seed_everything(seed)
             if method in META_METHODS:
                 learner = _meta_learner(method, budget.ways, device)
-                batch = train.sample(budget.meta_batch_size, seed=seed).to(device)
-                with torch.random.fork_rng(devices=[]):  # counting must not change the training
-                    flops_per_iteration = _training_flops(learner, batch)  # the same before and after
+                step = sampled_training_step_cost(learner, train, budget.meta_batch_size, seed)
                 started = time.process_time()
                 losses = learner.fit(train, meta_batch_size=budget.meta_batch_size, seed=seed, progress=False,
-                                     **training_length(method, flops_per_iteration))  # fmt: skip
+                                     **training_length(method, step.flops))  # fmt: skip
                 train_seconds = time.process_time() - started
                 train_iterations = len(losses)
-                train_flops = flops_per_iteration * train_iterations
-                train_peak = _training_peak(learner, batch)
+                train_flops = step.flops * train_iterations
+                train_peak = step.peak_mib
             else:
                 if pretrained is None:  # pretrained once; shared by every transfer baseline and shot count
                     pretrained = SupervisedPretraining(Conv4(), device=device)
-                    step_flops = _pretraining_flops(pretrained, train_classes)
-                    length = training_length("pretraining", step_flops)
+                    pretraining_step = sampled_training_step_cost(pretrained, train, seed=seed)
+                    length = training_length("pretraining", pretraining_step.flops)
                     pretrained.fit(train, seed=seed, progress=False, **length)
-                    pretraining_flops = step_flops * len(pretrained.losses)
                 learner = _transfer_learner(method, pretrained)
-                train_seconds, train_flops = pretrained.train_seconds, pretraining_flops
+                train_seconds = pretrained.train_seconds
                 train_iterations = len(pretrained.losses)
-                train_peak = _pretraining_peak(pretrained, train_classes)
+                train_flops = pretraining_step.flops * train_iterations
+                train_peak = pretraining_step.peak_mib
             accuracy, ms, test_flops, test_peak = _evaluate(learner, test, budget, episodes)
             summary = mean_ci(accuracy)
             per_episode[(method, k)] = accuracy

@@ -148,18 +148,17 @@ class MAML(GradientLearner):
 
     training_loss = meta_loss
 
-    def training_step(self, episode: Episode, *, iteration: int = 0, iterations: int = 1) -> float:
-        """One Adam step on the meta-loss of a batch of tasks (see ``accumulate_per_task``)."""
+    def training_computation(self, episode: Episode) -> float:
+        """The meta-gradient of a batch of tasks, at once or task by task (see
+        ``accumulate_per_task``); returns the meta-loss."""
         if not self.accumulate_per_task:
-            return super().training_step(episode)
+            return super().training_computation(episode)
         episode = episode.to(self.device)
-        self.optimizer.zero_grad()
         total = 0.0
         for t in range(episode.num_tasks):  # each task's graph is freed by its backward()
             loss = self.meta_loss(episode[t : t + 1]) / episode.num_tasks
             loss.backward()
             total += loss.item()
-        self.optimizer.step()
         return total
 
     def config(self) -> dict[str, Any]:

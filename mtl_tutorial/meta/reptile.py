@@ -78,6 +78,10 @@ class Reptile(GradientLearner):
     def inner_lr(self) -> float:
         return self.adapt_lr
 
+    def training_computation(self, episode: Episode) -> float:
+        """A Reptile update with ε = 0: the same computation, and the parameters unchanged."""
+        return self.reptile_step(episode, 0.0)
+
     def training_step(self, episode: Episode, *, iteration: int = 0, iterations: int = 1) -> float:
         """A Reptile update with ε annealed for ``iteration`` of ``iterations``; returns the mean
         loss of the adapted weights on their tasks' points."""

@@ -15,14 +15,20 @@ from collections.abc import Callable, Mapping, Sequence
 import torch
 
 from ..._checks import check_int
-from ...evaluation import count_flops, episode_accuracy, peak_tensor_memory, query_accuracy
+from ...evaluation import (
+    episode_accuracy,
+    peak_tensor_memory,
+    query_accuracy,
+    sampled_training_step_cost,
+    training_step_cost,
+)
 from ...learner import Learner
 from ...meta import MAML, ProtoNet
 from ...models import Conv4
 from ...tasks import FewShotTasks, GlyphConfig, ImageClasses, load_glyphs
 from ...training import seed_everything
 from ...transfer import FullFineTuning, LinearProbe, SupervisedPretraining, adapted_parameter_count
-from ..glyphs import _pretraining_peak, _pretraining_step, _training_flops, _training_peak, episode_flops
+from ..glyphs import episode_flops
 from ..trends import TrainingCurve, train_with_checkpoints
 from .distance import script_distance
 from .results import ClaimResults, geometric_checkpoints
@@ -182,7 +188,7 @@ def glyph_claims(
     batch = train.sample(2, seed=seed)
     one = validation.episode(val_episodes, slice(0, 1))
     for method, learner in learners.items():
-        results.add_cost(method, _cost(learner, pretrained, train_classes, batch, one, validation,
+        results.add_cost(method, _cost(learner, pretrained, train, batch, one, validation,
                                                val_episodes))  # fmt: skip
     results.add_pair_costs()
     levels = ", ".join(f"{m} vs {t} {results.pair_cost(m, t).level:.3f}" for m, t in results.pairs())
@@ -190,7 +196,7 @@ def glyph_claims(
     return results
 
 
-def _cost(learner, pretrained, train_classes, batch, one, validation, episodes) -> dict[str, float]:
+def _cost(learner, pretrained, train, batch, one, validation, episodes) -> dict[str, float]:
     """FLOPs of one training step, adaptation FLOPs per episode (one batch of 2) and CPU-ms per
     episode (this run), peak MiB of one training step and of one test episode, and parameters
     trained and adapted per task."""
@@ -199,20 +205,18 @@ def _cost(learner, pretrained, train_classes, batch, one, validation, episodes) 
     adapt_ms = (time.process_time() - started) * 1000 / len(episodes)
     adapt_flops = episode_flops(learner, validation.episode(episodes, slice(0, 2)))
     if isinstance(learner, (ProtoNet, MAML)):
-        train_flops = _training_flops(learner, batch)  # one task at a time: MAML's grouped convolutions
-        train_peak = _training_peak(learner, batch)
+        step = training_step_cost(learner, batch)
         trained = sum(p.numel() for p in learner.model.parameters())
         adapted = 0 if isinstance(learner, ProtoNet) else trained  # prototypes are computed, not trained
     else:
-        train_flops = count_flops(_pretraining_step(pretrained, train_classes))
-        train_peak = _pretraining_peak(pretrained, train_classes)
+        step = sampled_training_step_cost(pretrained, train)
         trained = sum(p.numel() for m in (pretrained.backbone, pretrained.head) for p in m.parameters())
         adapted = adapted_parameter_count(learner, WAYS)
     return {
-        "train_flops_per_iteration": train_flops,
+        "train_flops_per_iteration": step.flops,
         "adapt_flops_per_task": round(adapt_flops),
         "adapt_cpu_ms_per_task": round(adapt_ms, 2),
-        "train_peak_mib": round(train_peak, 2),
+        "train_peak_mib": round(step.peak_mib, 2),
         "adapt_peak_mib": round(peak_tensor_memory(lambda: query_accuracy(learner, one)) / 2**20, 2),
         "trained_parameters": trained,
         "adapted_parameters_per_task": adapted,

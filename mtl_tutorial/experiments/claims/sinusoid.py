@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from ..._checks import check_int
-from ...evaluation import count_flops, peak_tensor_memory, query_mse
+from ...evaluation import count_flops, peak_tensor_memory, query_mse, training_step_cost
 from ...learner import Learner
 from ...meta import MAML
 from ...models import MLP
@@ -79,17 +79,15 @@ def _cost(learner: Learner, batch: Episode, one_task: Episode, many: Episode) ->
     query_mse(learner, many, steps=(STEPS,))
     adapt_ms = (time.process_time() - started) * 1000 / len(many.support_x)
     adapt_flops = adapt_flops_per_task(learner, many[:10])
-    train_flops = count_flops(lambda: learner.training_loss(batch.to(learner.device)).backward())
-    train_peak = peak_tensor_memory(lambda: learner.training_loss(batch.to(learner.device)).backward())
-    learner.model.zero_grad(set_to_none=True)
+    step = training_step_cost(learner, batch.to(learner.device))
     adapt_peak = peak_tensor_memory(lambda: query_mse(learner, one_task, steps=(STEPS,)))
     adapted = learner.adapt(one_task, steps=STEPS)
     tensors = adapted.values() if isinstance(adapted, dict) else [adapted]
     return {
-        "train_flops_per_iteration": train_flops,
+        "train_flops_per_iteration": step.flops,
         "adapt_flops_per_task": round(adapt_flops),
         "adapt_cpu_ms_per_task": round(adapt_ms, 3),
-        "train_peak_mib": round(train_peak / 2**20, 3),
+        "train_peak_mib": round(step.peak_mib, 3),
         "adapt_peak_mib": round(adapt_peak / 2**20, 3),
         "trained_parameters": sum(p.numel() for p in learner.model.parameters()),
         "adapted_parameters_per_task": sum(t[0].numel() for t in tensors),
