@@ -286,6 +286,12 @@ class Learner(Trainable, ABC):
         """Modules whose parameters :meth:`fit` trains and checkpoints save, by name."""
         return {"model": self.model}
 
+    def adapted_parameters(self, ways: int = 5) -> int:
+        """How many numbers :meth:`adapt` trains on the support set of one task (``ways``-way,
+        where the head is built per task); 0 for learners that compute their per-task state
+        (prototypes, FiLM parameters) rather than train it."""
+        raise NotImplementedError(f"{type(self).__name__} does not count its adapted parameters")
+
 
 class GradientLearner(Learner):
     """A learner that adapts by gradient descent from an initialisation it holds.
@@ -344,6 +350,14 @@ class GradientLearner(Learner):
             loss_fn=self.loss_fn,
             **self.adaptation_kwargs(),
         )
+
+    def adapted_parameters(self, ways: int = 5) -> int:
+        """Every parameter that :meth:`adapt` steps (those named in ``adaptation_kwargs()``'s
+        ``adapted``, else all of the model's); the output layer is the model's own, so ``ways``
+        does not matter."""
+        names = self.adaptation_kwargs().get("adapted")
+        params = self.initial_params()
+        return sum(p.numel() for name, p in params.items() if names is None or name in names)
 
     def predict(self, adapted: Params, x: Tensor) -> Tensor:
         """Predict with per-task parameters from :meth:`adapt` for inputs ``x``."""

@@ -20,6 +20,7 @@ from mtl_tutorial import (
     query_accuracy,
     seed_everything,
 )
+from mtl_tutorial.transfer import RidgeProbe
 
 REGRESSORS = {
     "maml": lambda: MAML(MLP()),
@@ -131,3 +132,15 @@ def test_cluster_task_arguments():
     episode = GaussianClusterTasks(num_ways=4, shots=3, queries=2, dim=5).sample(6, seed=0)
     assert episode.support_x.shape == (6, 12, 5) and episode.query_y.shape == (6, 8)
     assert (torch.bincount(episode.support_y[0], minlength=4) == 3).all()
+
+
+def test_each_learner_counts_the_numbers_its_adaptation_trains():
+    episode = SinusoidTasks().sample(2, seed=0)
+    for learner in (MAML(MLP()), ANIL(MLP()), MetaSGD(MLP()), Reptile(MLP()), FineTuning(MLP())):
+        start = learner.initial_params()
+        adapted = learner.adapt(episode, steps=1)
+        changed = sum(v[0].numel() for k, v in adapted.items() if not torch.equal(v[0], start[k]))
+        assert learner.adapted_parameters() == changed > 0, learner.name
+    probe = RidgeProbe(MLP())
+    assert probe.adapted_parameters() == probe.adapt(episode)[0].numel() == 41
+    assert ProtoNet(MLP(4, (8,), 8)).adapted_parameters() == 0

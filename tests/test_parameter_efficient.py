@@ -18,7 +18,6 @@ from mtl_tutorial.transfer import (
     NearestCentroid,
     PartialFineTuning,
     SupervisedPretraining,
-    adapted_parameter_count,
     count_blocks,
     freeze_prefix,
     split_backbone,
@@ -240,18 +239,17 @@ def test_the_trainable_parameter_counts(pretrained, episode):
         "lora-r1-2blocks": (LoRAFineTuning(pretrained, rank=1, blocks=2), 2 * (c + c * 9) + head),
     }
     for name, (learner, expected) in learners.items():
-        assert learner.trainable_parameters(ways) == expected, name
-        assert adapted_parameter_count(learner, ways) == expected, name
+        assert learner.adapted_parameters(ways) == expected, name
         # the count is what adaptation actually returns for one task
         adapted = learner.adapt(episode, steps=1)
         assert sum(v[0].numel() for v in adapted.values()) == expected, name
-    assert adapted_parameter_count(NearestCentroid(pretrained)) == 0
-    assert adapted_parameter_count(LinearProbe(pretrained)) == head
-    assert adapted_parameter_count(CosineClassifier(pretrained)) == 5 * c
-    assert adapted_parameter_count(FullFineTuning(pretrained)) == backbone + head
-    assert adapted_parameter_count(LinearProbe(pretrained), ways=20) == 20 * (c + 1)
+    assert NearestCentroid(pretrained).adapted_parameters() == 0
+    assert LinearProbe(pretrained).adapted_parameters() == head
+    assert CosineClassifier(pretrained).adapted_parameters() == 5 * c
+    assert FullFineTuning(pretrained).adapted_parameters() == backbone + head
+    assert LinearProbe(pretrained).adapted_parameters(20) == 20 * (c + 1)
     with pytest.raises(ValueError, match="ways"):
-        adapted_parameter_count(LinearProbe(pretrained), ways=1)
+        LinearProbe(pretrained).adapted_parameters(1)
 
 
 def test_bad_arguments_are_refused(pretrained):

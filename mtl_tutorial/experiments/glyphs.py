@@ -47,7 +47,6 @@ from ..transfer import (
     NearestCentroid,
     PartialFineTuning,
     SupervisedPretraining,
-    adapted_parameter_count,
     freeze_prefix,
 )
 
@@ -398,7 +397,7 @@ def transfer_scores(
         accuracy; ``"flops"``, the FLOPs of adapting to and classifying one episode (see
         :func:`episode_flops`); ``"seconds"``, the wall-clock seconds of scoring all episodes, as
         measured in this call; ``"parameters"``, the numbers trained per task
-        (:func:`~mtl_tutorial.transfer.adapted_parameter_count`), for the transfer learners.
+        (each learner's ``adapted_parameters``), for the transfer learners.
     """
     for name, value in (("ways", ways), ("shots", shots), ("queries", queries), ("episodes", episodes),
                         ("batch", batch)):  # fmt: skip
@@ -424,5 +423,5 @@ def transfer_scores(
         out["seconds"][name] = time.perf_counter() - started
         out["flops"][name] = episode_flops(learner, tasks[source].episode(fixed, slice(0, batch)))
         if spec["learner"] != "protonet":
-            out["parameters"][name] = adapted_parameter_count(learner, ways)
+            out["parameters"][name] = learner.adapted_parameters(ways)
     return out

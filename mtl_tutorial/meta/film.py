@@ -52,6 +52,10 @@ class TaskConditioned(Learner):
             )
         return self.model.encode(episode.support_x, episode.support_y)
 
+    def adapted_parameters(self, ways: int = 5) -> int:
+        """0: the per-task state is computed from the support set, not trained."""
+        return 0
+
     def predict(self, adapted: Tensor, x: Tensor) -> Tensor:
         return self.model(x.to(self.device), adapted)
 

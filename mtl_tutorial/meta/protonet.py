@@ -54,6 +54,10 @@ class ProtoNet(Learner):
         embeddings = self.embed(episode.support_x)
         return one_hot.transpose(1, 2) @ embeddings / counts.unsqueeze(-1)
 
+    def adapted_parameters(self, ways: int = 5) -> int:
+        """0: the per-task state is computed from the support set, not trained."""
+        return 0
+
     def predict(self, adapted: Tensor, x: Tensor) -> Tensor:
         """Logits ``−‖f(x) − c_k‖²`` of shape ``(tasks, points, ways)``."""
         # explicit differences rather than torch.cdist: exact, and no NaN gradient at distance 0

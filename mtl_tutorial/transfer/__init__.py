@@ -12,7 +12,6 @@ from .finetune import FineTuning
 from .lora import LoRAFineTuning, LowRankUpdate, with_low_rank_updates
 from .partial import (
     PartialFineTuning,
-    adapted_parameter_count,
     count_blocks,
     freeze_prefix,
     split_backbone,
@@ -33,7 +32,6 @@ __all__ = [
     "RidgeProbe",
     "SupervisedPretraining",
     "TransferBaseline",
-    "adapted_parameter_count",
     "count_blocks",
     "freeze_prefix",
     "split_backbone",

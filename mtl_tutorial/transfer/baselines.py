@@ -100,15 +100,22 @@ class NearestCentroid(TransferBaseline):
         features, labels, ways = self._support(episode)
         return class_means(features, labels, ways)
 
+    def adapted_parameters(self, ways: int = 5) -> int:
+        """0: the class means are computed, not trained."""
+        return 0
+
     def predict(self, adapted: Tensor, x: Tensor) -> Tensor:
         return -(self.pretrained.features(x).unsqueeze(2) - adapted.unsqueeze(1)).pow(2).sum(-1)
 
 
-def _fit_batched_head(
-    features: Tensor, labels: Tensor, ways: int, steps: int, lr: float, cosine: bool, scale: float
+def fit_linear_heads(
+    features: Tensor, labels: Tensor, ways: int, *, steps: int, lr: float, cosine: bool = False,
+    scale: float = 1.0,
 ) -> tuple[Tensor, Tensor]:
-    """Logistic regression (or a cosine classifier) for every task at once, by Adam on the
-    summed loss — tasks do not interact, so this is each task's own optimisation."""
+    """A linear head per task on frozen ``features`` ``(tasks, points, dim)``: logistic regression
+    (or, with ``cosine``, a cosine classifier with logits ``scale`` × cosine), ``steps`` Adam steps
+    of size ``lr`` on the summed loss — tasks do not interact, so this is each task's own
+    optimisation. Returns the weights ``(tasks, ways, dim)`` and biases ``(tasks, ways)``."""
     tasks, _, dim = features.shape
     weight = torch.zeros(tasks, ways, dim, device=features.device, requires_grad=True)
     bias = torch.zeros(tasks, ways, device=features.device, requires_grad=True)
@@ -118,7 +125,7 @@ def _fit_batched_head(
     optimizer = torch.optim.Adam([weight, bias], lr=lr)
     with torch.enable_grad():
         for _ in range(steps):
-            logits = _head_logits(features, weight, bias, cosine, scale)
+            logits = head_logits(features, weight, bias, cosine=cosine, scale=scale)
             loss = (
                 F.cross_entropy(logits.reshape(-1, ways), labels.reshape(-1), reduction="sum")
                 / labels.shape[1]
@@ -129,7 +136,10 @@ def _fit_batched_head(
     return weight.detach(), bias.detach()
 
 
-def _head_logits(features: Tensor, weight: Tensor, bias: Tensor, cosine: bool, scale: float) -> Tensor:
+def head_logits(
+    features: Tensor, weight: Tensor, bias: Tensor, *, cosine: bool = False, scale: float = 1.0
+) -> Tensor:
+    """Logits of the per-task heads of :func:`fit_linear_heads` for ``features``."""
     if cosine:
         return scale * F.normalize(features, dim=-1) @ F.normalize(weight, dim=-1).transpose(1, 2)
     return features @ weight.transpose(1, 2) + bias.unsqueeze(1)
@@ -146,11 +156,17 @@ class LinearProbe(TransferBaseline):
     def adapt(self, episode: Episode, steps: int | None = None) -> tuple[Tensor, Tensor]:
         features, labels, ways = self._support(episode)
         steps = self.steps if steps is None else check_int("steps", steps, minimum=0)
-        return _fit_batched_head(features, labels, ways, steps, self.lr, self.cosine, self.scale)
+        return fit_linear_heads(features, labels, ways, steps=steps, lr=self.lr, cosine=self.cosine,
+                                scale=self.scale)  # fmt: skip
+
+    def adapted_parameters(self, ways: int = 5) -> int:
+        """The ``ways × (dim + 1)`` head (Baseline++: ``ways × dim``, its logits ignore the bias)."""
+        check_int("ways", ways, minimum=2)
+        return ways * (self.pretrained.feature_dim + (0 if self.cosine else 1))
 
     def predict(self, adapted: tuple[Tensor, Tensor], x: Tensor) -> Tensor:
         weight, bias = adapted
-        return _head_logits(self.pretrained.features(x), weight, bias, self.cosine, self.scale)
+        return head_logits(self.pretrained.features(x), weight, bias, cosine=self.cosine, scale=self.scale)
 
 
 class CosineClassifier(LinearProbe):
@@ -189,7 +205,7 @@ class FullFineTuning(TransferBaseline):
         means = class_means(features, labels, ways)
         start = {f"backbone.{k}": v.detach() for k, v in self.pretrained.backbone.named_parameters()}
         x = episode.support_x.to(self.device)
-        model, lr, l2sp = _Classifier(self.pretrained.backbone), self.lr, self.l2sp
+        model, lr, l2sp = BackboneWithHead(self.pretrained.backbone), self.lr, self.l2sp
 
         def one_task(x_t: Tensor, y_t: Tensor, means_t: Tensor) -> dict[str, Tensor]:
             params = {**start, "weight": 2 * means_t, "bias": -(means_t**2).sum(-1)}
@@ -207,8 +223,14 @@ class FullFineTuning(TransferBaseline):
 
         return map_tasks(one_task, x, labels, means, loop=loops_over_tasks(model))
 
+    def adapted_parameters(self, ways: int = 5) -> int:
+        """Every backbone weight plus the ``ways × (dim + 1)`` head."""
+        check_int("ways", ways, minimum=2)
+        backbone = sum(p.numel() for p in self.pretrained.backbone.parameters())
+        return backbone + ways * (self.pretrained.feature_dim + 1)
+
     def predict(self, adapted: dict[str, Tensor], x: Tensor) -> Tensor:
-        model = _Classifier(self.pretrained.backbone)
+        model = BackboneWithHead(self.pretrained.backbone)
         with torch.no_grad():
             forward = partial(apply_params, model)
             return map_tasks(forward, adapted, x.to(self.device), loop=loops_over_tasks(model))
@@ -226,7 +248,7 @@ class L2SPFineTuning(FullFineTuning):
         super().__init__(pretrained, l2sp=l2sp, **kwargs)
 
 
-class _Classifier(nn.Module):
+class BackboneWithHead(nn.Module):
     """Backbone plus a linear head. The head's ``weight`` and ``bias`` are empty placeholders:
     :func:`~torch.func.functional_call` supplies each task's own, whatever its number of ways."""
 

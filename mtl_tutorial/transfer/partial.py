@@ -21,13 +21,9 @@ from torch.func import functional_call
 from .._checks import check_int, check_positive_float
 from ..tasks import Episode, ImageClasses
 from .baselines import (
-    CosineClassifier,
-    FullFineTuning,
-    LinearProbe,
-    NearestCentroid,
+    BackboneWithHead,
     TransferBaseline,
-    _Classifier,
-    _fit_batched_head,
+    fit_linear_heads,
 )
 from .pretrained import SupervisedPretraining
 
@@ -112,16 +108,6 @@ def freeze_prefix(
     return top, ImageClasses(outputs.reshape(shape), classes.names, classes.groups)
 
 
-def feature_dim(pretrained: SupervisedPretraining) -> int:
-    """Width of the backbone's feature vector (from the pretraining head, or ``feature_dim``)."""
-    if pretrained.head is not None:
-        return pretrained.head.in_features
-    dim = getattr(pretrained.backbone, "feature_dim", None)
-    if dim is None:
-        raise ValueError("the feature width is unknown until the backbone is pretrained: call fit() first")
-    return int(dim)
-
-
 class PartialFineTuning(TransferBaseline):
     """Fine-tune the last ``blocks`` blocks of the pretrained backbone and a new linear head;
     the earlier blocks stay frozen.
@@ -168,7 +154,7 @@ class PartialFineTuning(TransferBaseline):
         self.head_steps = check_int("head_steps", head_steps, minimum=0)
         self.head_lr = check_positive_float("head_lr", head_lr)
         self.frozen, suffix = split_backbone(pretrained.backbone, blocks)
-        self.classifier = _Classifier(self._tuned(suffix))
+        self.classifier = BackboneWithHead(self._tuned(suffix))
 
     # -- what is trained: overridden by LoRA ---------------------------------------------------
 
@@ -180,13 +166,13 @@ class PartialFineTuning(TransferBaseline):
         """Names (in ``self.classifier``) of the backbone tensors adaptation trains."""
         return [name for name, _ in self.classifier.named_parameters() if name.startswith("backbone.")]
 
-    def trainable_parameters(self, ways: int = 5) -> int:
+    def adapted_parameters(self, ways: int = 5) -> int:
         """How many numbers adaptation trains for one ``ways``-way task: the tuned tensors plus
         the head's ``ways × (feature dim + 1)``."""
         check_int("ways", ways, minimum=2)
         named = dict(self.classifier.named_parameters())
         tuned = sum(named[name].numel() for name in self._trainable_names())
-        return tuned + ways * (feature_dim(self.pretrained) + 1)
+        return tuned + ways * (self.pretrained.feature_dim + 1)
 
     # -- the learner interface -----------------------------------------------------------------
 
@@ -210,7 +196,7 @@ class PartialFineTuning(TransferBaseline):
         with torch.no_grad():
             flat = self.classifier.backbone(h.reshape(tasks * points, *h.shape[2:]))
         features = flat.reshape(tasks, points, -1)
-        weight, bias = _fit_batched_head(features, labels, ways, self.head_steps, self.head_lr, False, 1.0)
+        weight, bias = fit_linear_heads(features, labels, ways, steps=self.head_steps, lr=self.head_lr)
         named = dict(self.classifier.named_parameters())
         params = {
             name: named[name].detach().expand(tasks, *named[name].shape).clone().requires_grad_()
@@ -253,25 +239,3 @@ class PartialFineTuning(TransferBaseline):
             "head_steps": self.head_steps,
             "head_lr": self.head_lr,
         }
-
-
-def adapted_parameter_count(learner: TransferBaseline, ways: int = 5) -> int:
-    """How many numbers a transfer learner trains on the support set of one ``ways``-way task.
-
-    Nearest centroid trains nothing (its class means are computed); the linear probe trains a
-    ``ways × (dim + 1)`` head, Baseline++ a ``ways × dim`` one (its logits ignore the bias); full
-    fine-tuning every backbone weight plus a head; partial and LoRA fine-tuning say themselves.
-    """
-    check_int("ways", ways, minimum=2)
-    if isinstance(learner, PartialFineTuning):  # LoRA too
-        return learner.trainable_parameters(ways)
-    if isinstance(learner, NearestCentroid):
-        return 0
-    dim = feature_dim(learner.pretrained)
-    if isinstance(learner, CosineClassifier):
-        return ways * dim
-    if isinstance(learner, LinearProbe):
-        return ways * (dim + 1)
-    if isinstance(learner, FullFineTuning):
-        return sum(p.numel() for p in learner.pretrained.backbone.parameters()) + ways * (dim + 1)
-    raise ValueError(f"no parameter count for a {type(learner).__name__}")

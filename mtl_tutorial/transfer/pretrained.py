@@ -76,6 +76,17 @@ class SupervisedPretraining(Trainable):
             raise ValueError("the backbone is not pretrained yet: call fit() first")
         return {"backbone": self.backbone, "head": self.head}
 
+    @property
+    def feature_dim(self) -> int:
+        """Width of the backbone's feature vector (from the pretraining head, or the backbone's
+        ``feature_dim``)."""
+        if self.head is not None:
+            return self.head.in_features
+        dim = getattr(self.backbone, "feature_dim", None)
+        if dim is None:
+            raise ValueError("the feature width is unknown until the backbone is pretrained: call fit()")
+        return int(dim)
+
     def features(self, x: Tensor) -> Tensor:
         """Frozen features ``(tasks, points, dim)`` of inputs ``(tasks, points, C, H, W)``."""
         if not self.fitted:

@@ -34,7 +34,7 @@ class RidgeProbe(FineTuning):
         ValueError: for a model whose last module is not linear, or a ridge that is not > 0.
     """
 
-    name = "linear_probe"
+    name = "ridge_probe"
 
     def __init__(self, model: nn.Module, *, ridge: float = 0.1, **kwargs) -> None:
         layers = getattr(model, "net", model)
@@ -45,7 +45,7 @@ class RidgeProbe(FineTuning):
             )
         super().__init__(model, **kwargs)
         self.ridge = check_positive_float("ridge", ridge)
-        self._body = layers[:-1]
+        self._body, self._head = layers[:-1], layers[-1]
 
     def features(self, x: Tensor) -> Tensor:
         """Frozen features with a trailing constant 1: ``(tasks, points, hidden + 1)``."""
@@ -62,6 +62,10 @@ class RidgeProbe(FineTuning):
         gram = f.transpose(1, 2) @ f + self.ridge * torch.eye(f.shape[-1], device=f.device, dtype=f.dtype)
         dtype = next(self.model.parameters()).dtype
         return torch.linalg.solve(gram, f.transpose(1, 2) @ y).to(dtype)
+
+    def adapted_parameters(self, ways: int = 5) -> int:
+        """The last linear layer's weights and biases, refitted per task."""
+        return sum(p.numel() for p in self._head.parameters())
 
     def predict(self, adapted: Tensor, x: Tensor) -> Tensor:
         return self.features(x) @ adapted

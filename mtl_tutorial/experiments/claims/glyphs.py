@@ -27,7 +27,7 @@ from ...meta import MAML, ProtoNet
 from ...models import Conv4
 from ...tasks import FewShotTasks, GlyphConfig, ImageClasses, load_glyphs
 from ...training import seed_everything
-from ...transfer import FullFineTuning, LinearProbe, SupervisedPretraining, adapted_parameter_count
+from ...transfer import FullFineTuning, LinearProbe, SupervisedPretraining
 from ..glyphs import episode_flops
 from ..trends import TrainingCurve, train_with_checkpoints
 from .distance import script_distance
@@ -207,11 +207,11 @@ def _cost(learner, pretrained, train, batch, one, validation, episodes) -> dict[
     if isinstance(learner, (ProtoNet, MAML)):
         step = training_step_cost(learner, batch)
         trained = sum(p.numel() for p in learner.model.parameters())
-        adapted = 0 if isinstance(learner, ProtoNet) else trained  # prototypes are computed, not trained
+        adapted = learner.adapted_parameters(WAYS)
     else:
         step = sampled_training_step_cost(pretrained, train)
         trained = sum(p.numel() for m in (pretrained.backbone, pretrained.head) for p in m.parameters())
-        adapted = adapted_parameter_count(learner, WAYS)
+        adapted = learner.adapted_parameters(WAYS)
     return {
         "train_flops_per_iteration": step.flops,
         "adapt_flops_per_task": round(adapt_flops),

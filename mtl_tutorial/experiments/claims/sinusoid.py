@@ -81,8 +81,6 @@ def _cost(learner: Learner, batch: Episode, one_task: Episode, many: Episode) ->
     adapt_flops = adapt_flops_per_task(learner, many[:10])
     step = training_step_cost(learner, batch.to(learner.device))
     adapt_peak = peak_tensor_memory(lambda: query_mse(learner, one_task, steps=(STEPS,)))
-    adapted = learner.adapt(one_task, steps=STEPS)
-    tensors = adapted.values() if isinstance(adapted, dict) else [adapted]
     return {
         "train_flops_per_iteration": step.flops,
         "adapt_flops_per_task": round(adapt_flops),
@@ -90,7 +88,7 @@ def _cost(learner: Learner, batch: Episode, one_task: Episode, many: Episode) ->
         "train_peak_mib": round(step.peak_mib, 3),
         "adapt_peak_mib": round(adapt_peak / 2**20, 3),
         "trained_parameters": sum(p.numel() for p in learner.model.parameters()),
-        "adapted_parameters_per_task": sum(t[0].numel() for t in tensors),
+        "adapted_parameters_per_task": learner.adapted_parameters(),
     }
 
 
