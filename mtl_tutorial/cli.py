@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -282,7 +283,26 @@ def _add_setup(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _run_options(*, progress: bool) -> argparse.ArgumentParser:
+    """The options every experiment takes: where its rows go, its seed, its device (and, for
+    those that train for long, progress bars)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", help="write the results to this file, one JSON row per measurement")
+    common.add_argument(
+        "--seed", type=int, default=0, help="seed of initialisation and task sampling (default 0)"
+    )
+    common.add_argument(
+        "--device",
+        default="cuda" if torch.cuda.is_available() else "cpu",
+        help="cpu or cuda (default: cuda when available)",
+    )
+    if progress:
+        common.add_argument("--progress", action="store_true", default=None, help="show progress bars")
+    return common
+
+
 def build_parser() -> argparse.ArgumentParser:
+    trains_long, runs = _run_options(progress=True), _run_options(progress=False)
     parser = argparse.ArgumentParser(
         prog="mtl-tutorial", description="Run the book's experiments at full scale."
     )
@@ -290,9 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce = commands.add_parser("reproduce", help="reproduce a paper's experiment")
     experiments = reproduce.add_subparsers(dest="experiment", required=True)
     sinusoid = experiments.add_parser(
-        "sinusoid", help="the MAML paper's sinusoid regression (Appendix C, Table 2), every learner"
+        "sinusoid",
+        parents=[trains_long],
+        help="the MAML paper's sinusoid regression (Appendix C, Table 2), every learner",
     )
-    sinusoid.add_argument("--json", help="write one row per method and step count to this file")
     sinusoid.add_argument("--figure", help="save a figure of MSE against steps to this file (PNG, PDF, ...)")
     sinusoid.add_argument("--methods", help="comma-separated subset, e.g. maml,pretrained (default: all)")
     sinusoid.add_argument(
@@ -304,9 +325,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="70,000 iterations per method, the default of the MAML authors' code",
     )
     sinusoid.add_argument(
-        "--seed", type=int, default=0, help="seed of initialisation and task sampling (default 0)"
-    )
-    sinusoid.add_argument(
         "--test-seed", type=int, nargs="+", default=[2017],
         help="seed of the fixed test tasks (default 2017); several: the same trained learners are "
         "scored on each set, one table each",
@@ -316,12 +334,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--eager", action="store_true", help="do not compile MAML's meta-gradient (default: compiled)"
     )
     _add_setup(sinusoid)
-    sinusoid.add_argument(
-        "--device",
-        default="cuda" if torch.cuda.is_available() else "cpu",
-        help="cpu or cuda (default: cuda when available)",
-    )
-    sinusoid.add_argument("--progress", action="store_true", default=None, help="show progress bars")
     sinusoid.set_defaults(run=_sinusoid)
 
     sharpness = commands.add_parser(
@@ -329,7 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     targets = sharpness.add_subparsers(dest="benchmark", required=True)
     sinusoid_sharp = targets.add_parser(
-        "sinusoid", help="the reproduction's MAML, its test tasks' sharpness against 2 / alpha"
+        "sinusoid",
+        parents=[trains_long],
+        help="the reproduction's MAML, its test tasks' sharpness against 2 / alpha",
     )
     sinusoid_sharp.add_argument("--method", default="maml", choices=["maml", "fomaml", "anil"])
     sinusoid_sharp.add_argument(
@@ -341,19 +355,16 @@ def build_parser() -> argparse.ArgumentParser:
     sinusoid_sharp.add_argument(
         "--test-tasks", type=int, default=600, help="number of test tasks (default 600)"
     )
-    sinusoid_sharp.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     sinusoid_sharp.add_argument("--test-seed", type=int, default=2017, help="test-task seed (default 2017)")
     sinusoid_sharp.add_argument("--eager", action="store_true", help="do not compile MAML's meta-gradient")
     _add_setup(sinusoid_sharp)
-    sinusoid_sharp.add_argument("--json", help="write the rows and the final per-task sharpness to this file")
-    sinusoid_sharp.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    sinusoid_sharp.add_argument("--progress", action="store_true", default=None, help="show a progress bar")
     sinusoid_sharp.set_defaults(run=_sharpness)
 
     compare = commands.add_parser("compare", help="compare methods head to head")
     benchmarks = compare.add_subparsers(dest="benchmark", required=True)
-    glyphs = benchmarks.add_parser("glyphs", help="few-shot classification of rendered glyphs, every method")
-    glyphs.add_argument("--json", help="write one row per method and shot count to this file")
+    glyphs = benchmarks.add_parser(
+        "glyphs", parents=[runs], help="few-shot classification of rendered glyphs, every method"
+    )
     glyphs.add_argument("--figure", help="save a figure of the accuracies to this file")
     glyphs.add_argument("--methods", help="comma-separated subset (default: all)")
     glyphs.add_argument("--shots", type=int, nargs="+", default=[1, 5], help="shot counts (default: 1 5)")
@@ -366,23 +377,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="train each method for this many CPU-seconds instead of 1,000 GFLOPs (results then depend "
         "on the machine's speed and load)",
     )  # fmt: skip
-    glyphs.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    glyphs.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     glyphs.set_defaults(run=_glyphs)
 
     claims = commands.add_parser(
         "claims",
+        parents=[runs],
         help="the source's claims as experiments: data scarcity, task dissimilarity and cost, "
         "on sinusoids and glyphs, with a verdict on each",
     )
-    claims.add_argument("--json", help="write the rows (claim, benchmark, method, x, metric, value, ci95)")
     claims.add_argument("--size", choices=["full", "book", "tiny"], default="full",
                         help="full: the sweep the book reports (default); book: the chapter's smaller "
                         "version; tiny: a smoke test")  # fmt: skip
     claims.add_argument("--benchmarks", nargs="+", choices=["sinusoid", "glyphs"],
                         default=["sinusoid", "glyphs"], help="which benchmarks (default: both)")  # fmt: skip
-    claims.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    claims.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     claims.set_defaults(run=_claims)
 
     cache = commands.add_parser("cache", help="the trained-model cache the book's chapters share")
@@ -400,6 +407,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cache.set_defaults(run=_cache)
     return parser
+
+
+def help_text(argv: Sequence[str], width: int = 80) -> str:
+    """What ``mtl-tutorial ARGV --help`` prints in a terminal ``width`` columns wide (the book's
+    pages show it; a test keeps them current)."""
+    parser = build_parser()
+    previous = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(width)  # argparse wraps to the terminal's width
+    try:
+        for name in argv:  # walk down to the subcommand's parser
+            actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+            parser = actions[0].choices[name]
+        return parser.format_help()
+    finally:
+        if previous is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = previous
 
 
 def main(argv: Sequence[str] | None = None) -> int:

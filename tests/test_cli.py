@@ -1,5 +1,7 @@
 import json
+import runpy
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -142,3 +144,12 @@ def test_compare_glyphs_writes_the_table_rows(tmp_path, capsys, monkeypatch):
         assert keys <= set(row) and 0 <= row["accuracy"] <= 1 and row["test_peak_mib"] > 0
     printed = capsys.readouterr().out
     assert "whole comparison" in printed and "Paired on identical episodes" in printed
+
+
+def test_the_full_scale_page_shows_the_current_help():
+    """book/full_scale.md quotes each command's --help; `python scripts/refresh_cli_help.py` updates it."""
+    page = Path(__file__).parents[1] / "book" / "full_scale.md"
+    script = runpy.run_path(str(Path(__file__).parents[1] / "scripts" / "refresh_cli_help.py"))
+    text = page.read_text()
+    assert len(script["HELP_BLOCK"].findall(text)) >= 5  # top level and four commands
+    assert script["refreshed"](text) == text, "run: python scripts/refresh_cli_help.py"
