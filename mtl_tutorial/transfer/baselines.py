@@ -14,7 +14,7 @@ All adapt the tasks of an episode together (batched weights, ``vmap``, or a loop
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
 from functools import partial
 from typing import Any
 
@@ -25,9 +25,8 @@ from torch.func import functional_call, grad
 
 from .._checks import check_int, check_nonnegative_float, check_positive_float
 from ..adaptation import apply_params, loops_over_tasks, map_tasks
-from ..learner import Learner
+from ..learner import Learner, Trainable
 from ..tasks import Episode, FewShotTasks
-from ..training import Checkpointing
 from .pretrained import SupervisedPretraining
 
 
@@ -44,35 +43,19 @@ class TransferBaseline(Learner):
         self.pretrained = pretrained
         self.steps = check_int("steps", steps, minimum=0)
 
-    def fit(
-        self,
-        tasks: FewShotTasks,
-        *,
-        iterations: int,
-        meta_batch_size: int | None = None,
-        seed: int = 0,
-        progress: bool | None = None,
-        checkpointing: Checkpointing | None = None,
-        max_seconds: float | None = None,
-        callback: Callable[[int], None] | None = None,
-    ) -> list[float]:
-        """Pretrain the shared backbone, unless that was done already (then a no-op).
+    def fit(self, tasks: FewShotTasks, **options: Any) -> list[float]:
+        """Pretrain the shared backbone, unless that was done already (then a no-op); returns
+        the pretraining's losses.
 
-        The arguments are those of every learner's ``fit`` and go on to the pretraining's,
+        ``options`` are the keywords of every learner's ``fit``
+        (:meth:`Trainable.fit <mtl_tutorial.learner.Trainable.fit>`) and go on to the pretraining,
         ``checkpointing`` included; ``meta_batch_size`` is ignored there (pretraining draws
-        ``pretrained.batch_size`` images per step, not tasks).
+        ``pretrained.batch_size`` images per step, not tasks). Any other keyword is a
+        ``TypeError``, pretrained or not.
         """
+        inspect.signature(Trainable.fit).bind(self, tasks, **options)
         if not self.pretrained.fitted:
-            self.pretrained.fit(
-                tasks,
-                iterations=iterations,
-                meta_batch_size=meta_batch_size,
-                seed=seed,
-                progress=progress,
-                max_seconds=max_seconds,
-                checkpointing=checkpointing,
-                callback=callback,
-            )
+            self.pretrained.fit(tasks, **options)
         return self.pretrained.losses
 
     def _support(self, episode: Episode) -> tuple[Tensor, Tensor, int]:
