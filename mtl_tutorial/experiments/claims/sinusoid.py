@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from ..._checks import check_int
-from ...evaluation import count_flops, peak_tensor_memory, query_mse, training_step_cost
+from ...evaluation import count_flops, diverged_tasks, peak_tensor_memory, query_mse, training_step_cost
 from ...learner import Learner
 from ...meta import MAML
 from ...models import MLP
@@ -37,17 +37,14 @@ DISTANCE_BINS = (0.0, 0.1, 1.0, 2.0, 3.0, 4.0, math.inf)
 WIDE = {"amplitude_range": (0.1, 10.0), "phase_range": (0.0, 2 * math.pi)}
 
 
-#: A query MSE above this is a blow-up, counted as diverged (set to infinity): ten times the
-#: error of predicting 0 for the largest amplitude tested (10² = 100). Fine-tuning with few
-#: support points can blow up to a finite 1e24, which would swamp any mean.
-BLOW_UP_MSE = 1000.0
-
-
 def _scores(learners: dict[str, Learner], episodes: Episode) -> dict[str, torch.Tensor]:
+    """Each learner's query MSE after ``STEPS`` steps, with the tasks it blew up on (the package's
+    one rule, :func:`~mtl_tutorial.evaluation.diverged_tasks`) set to infinity: fine-tuning with
+    few support points can reach a finite 1e24, which would swamp any mean."""
     scores = {}
     for method, learner in learners.items():
-        mse = query_mse(learner, episodes, steps=(STEPS,))[0]
-        scores[method] = torch.where(mse > BLOW_UP_MSE, torch.inf, mse)
+        before, after = query_mse(learner, episodes, steps=(0, STEPS))
+        scores[method] = torch.where(diverged_tasks(after, before), torch.inf, after)
     return scores
 
 
