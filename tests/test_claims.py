@@ -369,7 +369,7 @@ def test_adaptation_flops_follow_what_each_learner_computes_on_images():
     pretrained.fit(tasks, iterations=1, progress=False)
     flops = {"protonet": episode_flops(ProtoNet(Conv4(channels=4)), batch)}
     flops["linear_probe"] = episode_flops(LinearProbe(pretrained), batch)
-    finetune = {s: episode_flops(FullFineTuning(pretrained, steps=s), batch) for s in (1, 2, 4)}
+    finetune = {s: episode_flops(FullFineTuning(pretrained, adapt_steps=s), batch) for s in (1, 2, 4)}
     # class means cost only the embedding; fine-tuning runs the whole network forwards and
     # backwards at every step
     assert 0 < flops["protonet"] < flops["linear_probe"] < finetune[1]
@@ -377,7 +377,7 @@ def test_adaptation_flops_follow_what_each_learner_computes_on_images():
     step = finetune[2] - finetune[1]
     assert step > 0 and finetune[4] - finetune[2] == 2 * step
     # the count is per episode: a batch of one costs the same
-    assert episode_flops(FullFineTuning(pretrained, steps=2), batch[:1]) == finetune[2]
+    assert episode_flops(FullFineTuning(pretrained, adapt_steps=2), batch[:1]) == finetune[2]
 
 
 def test_adaptation_flops_on_sinusoids_count_the_probes_solve():

@@ -82,8 +82,8 @@ def test_l2sp_stays_closer_to_the_pretrained_weights(pretrained):
         return (moved - start).norm()
 
     free, pulled = (
-        drift(FullFineTuning(pretrained, lr=0.05)),
-        drift(L2SPFineTuning(pretrained, l2sp=5.0, lr=0.05)),
+        drift(FullFineTuning(pretrained, adapt_lr=0.05)),
+        drift(L2SPFineTuning(pretrained, l2sp=5.0, adapt_lr=0.05)),
     )
     assert free > 0 and pulled < 0.8 * free
 

@@ -156,8 +156,8 @@ def test_frozen_prefix_outputs_give_the_same_episodes_and_predictions(pretrained
     for make in (
         LinearProbe,
         NearestCentroid,
-        lambda p: PartialFineTuning(p, blocks=1, steps=3),
-        lambda p: LoRAFineTuning(p, rank=2, steps=3),
+        lambda p: PartialFineTuning(p, blocks=1, adapt_steps=3),
+        lambda p: LoRAFineTuning(p, rank=2, adapt_steps=3),
     ):
         on_images, on_maps = make(pretrained), make(top)
         expected = on_images.predict(on_images.adapt(images), images.query_x)
@@ -192,7 +192,7 @@ def test_with_zero_steps_every_variant_is_the_linear_probe(pretrained, episode, 
 
 def test_partial_fine_tuning_trains_the_last_blocks_and_the_head_only(pretrained, episode):
     before = snapshot(pretrained.backbone)
-    learner = PartialFineTuning(pretrained, blocks=2, steps=5, lr=0.01)
+    learner = PartialFineTuning(pretrained, blocks=2, adapt_steps=5, adapt_lr=0.01)
     adapted = learner.adapt(episode)
     # the adapted state holds the last two conv blocks (numbered 0 and 1 in the suffix) and the
     # head, nothing of the first two blocks
@@ -210,7 +210,7 @@ def test_partial_fine_tuning_trains_the_last_blocks_and_the_head_only(pretrained
 
 def test_lora_trains_the_low_rank_factors_and_the_head_only(pretrained, episode):
     before = snapshot(pretrained.backbone)
-    learner = LoRAFineTuning(pretrained, rank=2, blocks=2, steps=5, lr=0.01)
+    learner = LoRAFineTuning(pretrained, rank=2, blocks=2, adapt_steps=5, adapt_lr=0.01)
     adapted = learner.adapt(episode)
     assert set(adapted) == {"weight", "bias"} | {
         f"backbone.{i}.0.lora_{m}" for i in (0, 1) for m in ("a", "b")
@@ -260,7 +260,7 @@ def test_bad_arguments_are_refused(pretrained):
     with pytest.raises(ValueError, match="rank"):
         LoRAFineTuning(pretrained, rank=CHANNELS + 1)  # out = 16 channels
     with pytest.raises(ValueError, match="lr"):
-        LoRAFineTuning(pretrained, lr=0.0)
+        LoRAFineTuning(pretrained, adapt_lr=0.0)
     with pytest.raises(ValueError, match="head_steps"):
         PartialFineTuning(pretrained, head_steps=-1)
     with pytest.raises(ValueError, match="must be a SupervisedPretraining"):
@@ -281,7 +281,7 @@ def test_unpretrained_backbones_and_regression_episodes_are_refused(episode):
 
 @pytest.mark.parametrize(
     "make",
-    [lambda p: PartialFineTuning(p, steps=3), lambda p: LoRAFineTuning(p, steps=3)],
+    [lambda p: PartialFineTuning(p, adapt_steps=3), lambda p: LoRAFineTuning(p, adapt_steps=3)],
     ids=["partial", "lora"],
 )
 def test_each_query_is_predicted_on_its_own(pretrained, episode, make):
@@ -301,5 +301,7 @@ def test_adaptation_raises_accuracy_where_the_frozen_features_are_useless(pretra
     test = FewShotTasks(blob_classes(seed=2), ways=5, shots=5, queries=5).sample(20, seed=0)
     probe = mean_ci(query_accuracy(LinearProbe(broken), test)[0])
     assert probe.mean == pytest.approx(0.2)
-    for learner in (PartialFineTuning(broken, steps=30, lr=0.01), LoRAFineTuning(broken, steps=30, lr=0.03)):
+    learners = (PartialFineTuning(broken, adapt_steps=30, adapt_lr=0.01),
+                LoRAFineTuning(broken, adapt_steps=30, adapt_lr=0.03))  # fmt: skip
+    for learner in learners:
         assert mean_ci(query_accuracy(learner, test)[0]).low > 0.6, type(learner).__name__

@@ -55,8 +55,8 @@ def test_transfer_scores_scores_every_learner_on_the_same_episodes(tiny_backbone
     learners = {
         "centroid": {"learner": "centroid"},
         "probe": {"learner": "linear_probe"},
-        "lora": {"learner": "lora", "rank": 1, "steps": 1, "lr": 0.02},
-        "full": {"learner": "partial", "blocks": 4, "steps": 1, "lr": 0.001, "input": "images"},
+        "lora": {"learner": "lora", "rank": 1, "adapt_steps": 1, "adapt_lr": 0.02},
+        "full": {"learner": "partial", "blocks": 4, "adapt_steps": 1, "adapt_lr": 0.001, "input": "images"},
         "protonet": {"learner": "protonet", "recipe": "glyph_protonet"},
     }
     scores = glyphs.transfer_scores(learners=learners, queries=2, episodes=4, batch=2)

@@ -211,7 +211,7 @@ def glyph_transfer_accuracy(
     ``FewShotTasks(glyphs.split("test"), ways=..., shots=..., queries=...).fixed_episodes(episodes,
     seed=seed)``; the random start is ``untrained("glyph_backbone")`` fitted for one iteration
     (seed 0) on the same tasks of the training scripts; and each score row is
-    ``episode_accuracy(FullFineTuning(start, steps=s), target_tasks, target_episodes)[0]``.
+    ``episode_accuracy(FullFineTuning(start, adapt_steps=s), target_tasks, target_episodes)[0]``.
 
     Returns:
         ``{"random start": ..., "pretrained": ...}``, each of shape ``(len(steps), episodes)``.
@@ -226,7 +226,7 @@ def glyph_transfer_accuracy(
     return {
         name: torch.stack(
             [
-                episode_accuracy(FullFineTuning(start, steps=s), target_tasks, target_episodes)[0]
+                episode_accuracy(FullFineTuning(start, adapt_steps=s), target_tasks, target_episodes)[0]
                 for s in steps
             ]
         )

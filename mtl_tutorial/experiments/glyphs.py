@@ -121,8 +121,8 @@ def _transfer_learner(method: str, pretrained: SupervisedPretraining) -> Learner
         "centroid": NearestCentroid,
         "linear_probe": LinearProbe,
         "baseline_pp": CosineClassifier,
-        "finetune": lambda p: FullFineTuning(p, steps=2),
-        "l2sp": lambda p: L2SPFineTuning(p, steps=2),
+        "finetune": lambda p: FullFineTuning(p, adapt_steps=2),
+        "l2sp": lambda p: L2SPFineTuning(p, adapt_steps=2),
     }
     return factories[method](pretrained)
 

@@ -32,16 +32,20 @@ from .pretrained import SupervisedPretraining
 
 class TransferBaseline(Learner):
     """Base of the image baselines: :meth:`fit` pretrains (once, shared), :meth:`adapt` uses the
-    support set. ``steps`` overrides the number of optimisation steps of those that take any."""
+    support set. ``adapt_steps`` and ``adapt_lr`` set the optimisation of those that take steps
+    (``adapt(episode, steps)`` overrides the count), as they do for every learner."""
 
     uses_optimizer = False
 
-    def __init__(self, pretrained: SupervisedPretraining, *, steps: int = 100, lr: float = 0.1) -> None:
+    def __init__(
+        self, pretrained: SupervisedPretraining, *, adapt_steps: int = 100, adapt_lr: float = 0.1
+    ) -> None:
         if not isinstance(pretrained, SupervisedPretraining):
             raise ValueError(f"pretrained must be a SupervisedPretraining, got {type(pretrained).__name__}")
-        super().__init__(pretrained.backbone, lr=lr, device=pretrained.device)
+        super().__init__(pretrained.backbone, device=pretrained.device)
         self.pretrained = pretrained
-        self.steps = check_int("steps", steps, minimum=0)
+        self.adapt_steps = check_int("adapt_steps", adapt_steps, minimum=0)
+        self.adapt_lr = check_positive_float("adapt_lr", adapt_lr)
 
     def fit(self, tasks: FewShotTasks, **options: Any) -> list[float]:
         """Pretrain the shared backbone, unless that was done already (then a no-op); returns
@@ -129,7 +133,7 @@ def head_logits(
 
 
 class LinearProbe(TransferBaseline):
-    """Logistic regression on the frozen features (``steps`` Adam steps of size ``lr``; defaults
+    """Logistic regression on the frozen features (``adapt_steps`` Adam steps of size ``adapt_lr``; defaults
     100 and 0.1)."""
 
     name = "linear_probe"
@@ -138,8 +142,8 @@ class LinearProbe(TransferBaseline):
 
     def adapt(self, episode: Episode, steps: int | None = None) -> tuple[Tensor, Tensor]:
         features, labels, ways = self._support(episode)
-        steps = self.steps if steps is None else check_int("steps", steps, minimum=0)
-        return fit_linear_heads(features, labels, ways, steps=steps, lr=self.lr, cosine=self.cosine,
+        steps = self.adapt_steps if steps is None else check_int("steps", steps, minimum=0)
+        return fit_linear_heads(features, labels, ways, steps=steps, lr=self.adapt_lr, cosine=self.cosine,
                                 scale=self.scale)  # fmt: skip
 
     def adapted_parameters(self, ways: int = 5) -> int:
@@ -168,8 +172,8 @@ class FullFineTuning(TransferBaseline):
     """Fine-tune every weight of the backbone plus a new linear head on the support set.
 
     The head starts at ``2 c_k, −‖c_k‖²`` from the class means ``c_k`` (the nearest-centroid
-    classifier as a linear layer), so step 0 equals :class:`NearestCentroid`; then ``steps``
-    (default 20) steps of gradient descent of size ``lr`` (default 0.001; with 0.01 the large
+    classifier as a linear layer), so step 0 equals :class:`NearestCentroid`; then ``adapt_steps``
+    (default 20) steps of gradient descent of size ``adapt_lr`` (default 0.001; with 0.01 the large
     initial logits wreck the features) on all weights, for every task
     of the episode (``vmap``; a loop for convolutional backbones). ``l2sp`` (default 0) adds
     ``l2sp/2 · ‖θ − θ₀‖²``, pulling the backbone towards its pretrained weights θ₀ (Li et al. 2018).
@@ -177,18 +181,18 @@ class FullFineTuning(TransferBaseline):
 
     name = "finetune"
 
-    def __init__(self, pretrained: SupervisedPretraining, *, steps: int = 20, lr: float = 0.001,
+    def __init__(self, pretrained: SupervisedPretraining, *, adapt_steps: int = 20, adapt_lr: float = 0.001,
                  l2sp: float = 0.0) -> None:  # fmt: skip
-        super().__init__(pretrained, steps=steps, lr=lr)
+        super().__init__(pretrained, adapt_steps=adapt_steps, adapt_lr=adapt_lr)
         self.l2sp = check_nonnegative_float("l2sp", l2sp)
 
     def adapt(self, episode: Episode, steps: int | None = None) -> dict[str, Tensor]:
         features, labels, ways = self._support(episode)
-        steps = self.steps if steps is None else check_int("steps", steps, minimum=0)
+        steps = self.adapt_steps if steps is None else check_int("steps", steps, minimum=0)
         means = class_means(features, labels, ways)
         start = {f"backbone.{k}": v.detach() for k, v in self.pretrained.backbone.named_parameters()}
         x = episode.support_x.to(self.device)
-        model, lr, l2sp = BackboneWithHead(self.pretrained.backbone), self.lr, self.l2sp
+        model, lr, l2sp = BackboneWithHead(self.pretrained.backbone), self.adapt_lr, self.l2sp
 
         def one_task(x_t: Tensor, y_t: Tensor, means_t: Tensor) -> dict[str, Tensor]:
             params = {**start, "weight": 2 * means_t, "bias": -(means_t**2).sum(-1)}
@@ -219,7 +223,8 @@ class FullFineTuning(TransferBaseline):
             return map_tasks(forward, adapted, x.to(self.device), loop=loops_over_tasks(model))
 
     def config(self) -> dict[str, Any]:
-        return {**super().config(), "steps": self.steps, "l2sp": self.l2sp}
+        return {**super().config(), "adapt_steps": self.adapt_steps, "adapt_lr": self.adapt_lr,
+                "l2sp": self.l2sp}  # fmt: skip
 
 
 class L2SPFineTuning(FullFineTuning):

@@ -108,17 +108,17 @@ class LoRAFineTuning(PartialFineTuning):
 
     Adaptation is :class:`~mtl_tutorial.transfer.partial.PartialFineTuning`'s: the head is first
     fitted as by the linear probe (``B = 0``, so the features are the pretrained ones, and with
-    ``steps=0`` this learner is the linear probe), then the updates and the head take ``steps``
-    (default 20) Adam steps of learning rate ``lr`` (default 0.01). Every task starts from the
-    same ``A``, drawn once from ``seed``.
+    ``adapt_steps=0`` this learner is the linear probe), then the updates and the head take
+    ``adapt_steps`` (default 20) Adam steps of learning rate ``adapt_lr`` (default 0.01). Every
+    task starts from the same ``A``, drawn once from ``seed``.
 
     Args:
         pretrained: the shared pretraining (a sequential backbone, like Conv4).
         rank: rank ``r`` of each update (default 4).
         blocks: how many of the last blocks get updates (default 1).
         alpha: the update is scaled by ``alpha / rank`` (default: ``rank``, scale 1).
-        steps: Adam steps on the updates and the head (default 20).
-        lr: Adam's learning rate for those steps (default 0.01).
+        adapt_steps: Adam steps on the updates and the head (default 20).
+        adapt_lr: Adam's learning rate for those steps (default 0.01).
         seed: seed of the random ``A`` matrices (default 0).
         head_steps, head_lr: the linear probe that starts the head (defaults 100 and 0.1).
 
@@ -135,8 +135,8 @@ class LoRAFineTuning(PartialFineTuning):
         rank: int = 4,
         blocks: int = 1,
         alpha: float | None = None,
-        steps: int = 20,
-        lr: float = 0.01,
+        adapt_steps: int = 20,
+        adapt_lr: float = 0.01,
         seed: int = 0,
         head_steps: int = 100,
         head_lr: float = 0.1,
@@ -145,7 +145,8 @@ class LoRAFineTuning(PartialFineTuning):
         self.alpha = None if alpha is None else check_positive_float("alpha", alpha)
         self.seed = check_int("seed", seed, minimum=0)
         super().__init__(
-            pretrained, blocks=blocks, steps=steps, lr=lr, head_steps=head_steps, head_lr=head_lr
+            pretrained, blocks=blocks, adapt_steps=adapt_steps, adapt_lr=adapt_lr, head_steps=head_steps,
+            head_lr=head_lr,
         )
 
     def _tuned(self, suffix: nn.Sequential) -> nn.Module:

@@ -118,8 +118,8 @@ class PartialFineTuning(TransferBaseline):
        :class:`~mtl_tutorial.transfer.baselines.LinearProbe` (``head_steps`` Adam steps of size
        ``head_lr`` from zero weights; defaults 100 and 0.1), so with ``steps=0`` this learner
        *is* the linear probe;
-    2. the tuned blocks and the head then take ``steps`` (default 20) Adam steps of learning rate
-       ``lr`` (default 0.001) on the support loss.
+    2. the tuned blocks and the head then take ``adapt_steps`` (default 20) Adam steps of learning
+       rate ``adapt_lr`` (default 0.001) on the support loss.
 
     Starting the head at the probe's solution means the tuned blocks receive useful gradients
     from the first step, and any difference from the linear probe is due to the extra
@@ -131,8 +131,8 @@ class PartialFineTuning(TransferBaseline):
         pretrained: the shared pretraining (its backbone must be sequential, see
             :func:`backbone_layers`).
         blocks: how many of the last blocks to fine-tune (default 1).
-        steps: Adam steps on the tuned blocks and the head (default 20).
-        lr: Adam's learning rate for those steps (default 0.001).
+        adapt_steps: Adam steps on the tuned blocks and the head (default 20).
+        adapt_lr: Adam's learning rate for those steps (default 0.001).
         head_steps: Adam steps of the linear probe that starts the head (default 100).
         head_lr: Adam's learning rate for the probe (default 0.1).
     """
@@ -144,12 +144,12 @@ class PartialFineTuning(TransferBaseline):
         pretrained: SupervisedPretraining,
         *,
         blocks: int = 1,
-        steps: int = 20,
-        lr: float = 0.001,
+        adapt_steps: int = 20,
+        adapt_lr: float = 0.001,
         head_steps: int = 100,
         head_lr: float = 0.1,
     ) -> None:
-        super().__init__(pretrained, steps=steps, lr=lr)
+        super().__init__(pretrained, adapt_steps=adapt_steps, adapt_lr=adapt_lr)
         self.blocks = check_int("blocks", blocks, minimum=1)
         self.head_steps = check_int("head_steps", head_steps, minimum=0)
         self.head_lr = check_positive_float("head_lr", head_lr)
@@ -189,7 +189,7 @@ class PartialFineTuning(TransferBaseline):
             raise ValueError(f"{type(self).__name__} classifies: the episode has regression targets")
         if not self.pretrained.fitted:
             raise ValueError("the backbone is not pretrained yet: call fit() first")
-        steps = self.steps if steps is None else check_int("steps", steps, minimum=0)
+        steps = self.adapt_steps if steps is None else check_int("steps", steps, minimum=0)
         h = self._prefix(episode.support_x)
         labels, ways = episode.support_y.to(self.device), episode.num_ways
         tasks, points = h.shape[:2]
@@ -203,7 +203,7 @@ class PartialFineTuning(TransferBaseline):
             for name in self._trainable_names()
         }
         params["weight"], params["bias"] = weight.requires_grad_(), bias.requires_grad_()
-        optimizer = torch.optim.Adam(params.values(), lr=self.lr)
+        optimizer = torch.optim.Adam(params.values(), lr=self.adapt_lr)
         with torch.enable_grad():
             for _ in range(steps):
                 logits = self._logits(params, h)
@@ -234,7 +234,7 @@ class PartialFineTuning(TransferBaseline):
     def config(self) -> dict[str, Any]:
         return {
             **super().config(),
-            "steps": self.steps,
+            "adapt_steps": self.adapt_steps,
             "blocks": self.blocks,
             "head_steps": self.head_steps,
             "head_lr": self.head_lr,

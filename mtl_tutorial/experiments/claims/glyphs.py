@@ -59,7 +59,7 @@ def merge_classes(*parts: ImageClasses) -> ImageClasses:
 def _transfer(pretrained: SupervisedPretraining, finetune_steps: int) -> dict[str, Learner]:
     return {
         "linear_probe": LinearProbe(pretrained),
-        "finetune": FullFineTuning(pretrained, steps=finetune_steps),
+        "finetune": FullFineTuning(pretrained, adapt_steps=finetune_steps),
     }
 
 
