@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
+
 import torch
 
+import mtl_tutorial
 from mtl_tutorial import Episode
+from mtl_tutorial.learner import Trainable
 
 
 def flat_params(module: torch.nn.Module) -> torch.Tensor:
@@ -55,3 +61,17 @@ def run_at_once(target, args, processes: int = 3) -> list[int]:
     for worker in workers:
         worker.join(timeout=120)
     return [worker.exitcode for worker in workers]
+
+
+def concrete_trainables() -> set[type]:
+    """Every class of the package that can be trained: concrete subclasses of ``Trainable``."""
+    for module in pkgutil.walk_packages(mtl_tutorial.__path__, "mtl_tutorial."):
+        if not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    found, todo = set(), [Trainable]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            todo.append(sub)
+            if not inspect.isabstract(sub) and sub.__module__.startswith("mtl_tutorial."):
+                found.add(sub)
+    return found

@@ -1,13 +1,8 @@
 """Checkpoints: atomic, weights_only, and a resumed run ends exactly where an uninterrupted one does."""
 
-import importlib
-import inspect
-import pkgutil
-
 import pytest
 import torch
 
-import mtl_tutorial
 from mtl_tutorial import (
     ANIL,
     MAML,
@@ -23,7 +18,7 @@ from mtl_tutorial import (
     TaskConditioned,
     seed_everything,
 )
-from mtl_tutorial.learner import GradientLearner, Trainable
+from mtl_tutorial.learner import GradientLearner
 from mtl_tutorial.models import Conv4
 from mtl_tutorial.tasks import FewShotTasks, ImageClasses
 from mtl_tutorial.training import load_checkpoint, save_atomically
@@ -39,7 +34,7 @@ from mtl_tutorial.transfer import (
     SupervisedPretraining,
 )
 
-from helpers import InterruptAfter, flat_params
+from helpers import InterruptAfter, concrete_trainables, flat_params
 
 SINE = SinusoidTasks()
 CLUSTERS = GaussianClusterTasks(num_ways=3, dim=4)
@@ -107,19 +102,6 @@ ALL_LEARNERS = {
     PartialFineTuning: (lambda: PartialFineTuning(pretraining()), IMAGES, "model"),
     LoRAFineTuning: (lambda: LoRAFineTuning(pretraining()), IMAGES, "model"),
 }
-
-
-def concrete_trainables() -> set[type]:
-    for module in pkgutil.walk_packages(mtl_tutorial.__path__, "mtl_tutorial."):
-        if not module.name.endswith("__main__"):
-            importlib.import_module(module.name)
-    found, todo = set(), [Trainable]
-    while todo:
-        for sub in todo.pop().__subclasses__():
-            todo.append(sub)
-            if not inspect.isabstract(sub) and sub.__module__.startswith("mtl_tutorial."):
-                found.add(sub)
-    return found
 
 
 def test_the_resume_test_covers_every_learner_of_the_package():

@@ -10,7 +10,7 @@ import torch
 
 import mtl_tutorial.experiments.claims as claims_package
 from mtl_tutorial.cli import main
-from mtl_tutorial.evaluation import MeanCI, count_flops
+from mtl_tutorial.evaluation import MeanCI, adaptation_cost, count_flops
 from mtl_tutorial.experiments.claims import (
     SIZES,
     Change,
@@ -32,8 +32,6 @@ from mtl_tutorial.experiments.claims import (
     sinusoid_distance,
 )
 from mtl_tutorial.experiments.claims import cached as cached_module
-from mtl_tutorial.experiments.claims.sinusoid import adapt_flops_per_task
-from mtl_tutorial.experiments.glyphs import episode_flops
 from mtl_tutorial.experiments.trends import TrainingCurve
 from mtl_tutorial.meta import MAML, ProtoNet
 from mtl_tutorial.models import MLP, Conv4
@@ -367,9 +365,9 @@ def test_adaptation_flops_follow_what_each_learner_computes_on_images():
     torch.manual_seed(0)
     pretrained = SupervisedPretraining(Conv4(channels=4))
     pretrained.fit(tasks, iterations=1, progress=False)
-    flops = {"protonet": episode_flops(ProtoNet(Conv4(channels=4)), batch)}
-    flops["linear_probe"] = episode_flops(LinearProbe(pretrained), batch)
-    finetune = {s: episode_flops(FullFineTuning(pretrained, adapt_steps=s), batch) for s in (1, 2, 4)}
+    flops = {"protonet": adaptation_flops(ProtoNet(Conv4(channels=4)), batch)}
+    flops["linear_probe"] = adaptation_flops(LinearProbe(pretrained), batch)
+    finetune = {s: adaptation_flops(FullFineTuning(pretrained, adapt_steps=s), batch) for s in (1, 2, 4)}
     # class means cost only the embedding; fine-tuning runs the whole network forwards and
     # backwards at every step
     assert 0 < flops["protonet"] < flops["linear_probe"] < finetune[1]
@@ -377,16 +375,24 @@ def test_adaptation_flops_follow_what_each_learner_computes_on_images():
     step = finetune[2] - finetune[1]
     assert step > 0 and finetune[4] - finetune[2] == 2 * step
     # the count is per episode: a batch of one costs the same
-    assert episode_flops(FullFineTuning(pretrained, adapt_steps=2), batch[:1]) == finetune[2]
+    assert adaptation_flops(FullFineTuning(pretrained, adapt_steps=2), batch[:1]) == finetune[2]
+
+
+def adaptation_flops(learner, episodes) -> float:
+    return adaptation_cost(learner, episodes, ways=5).flops_per_task
+
+
+def test_flop_count_includes_linear_solves():
+    a, b = torch.randn(3, 5, 5), torch.randn(3, 5, 2)
+    # LU: 2n³/3 to factor each matrix, 2n² per right-hand column to substitute
+    assert count_flops(lambda: torch.linalg.solve(a, b)) == 3 * (round(2 * 5**3 / 3) + 2 * 5**2 * 2)
 
 
 def test_adaptation_flops_on_sinusoids_count_the_probes_solve():
     episodes = SinusoidTasks(query_size=100).sample(4, seed=0)
     maml, probe = MAML(MLP()), RidgeProbe(MLP())
-    counted = count_flops(lambda: probe.adapt(episodes)) / len(episodes)
-    # the solve of the 41 × 41 normal equations, which FlopCounterMode does not see, is added
-    n = 40 + 1
-    probe_adapt = adapt_flops_per_task(probe, episodes)
-    assert probe_adapt > counted + 2 * n**3 / 3
+    probe_adapt = adaptation_cost(probe, episodes, steps=10).flops_per_task
+    n = 40 + 1  # the probe solves 41 × 41 normal equations per task
+    assert probe_adapt > 2 * n**3 / 3
     # MAML's ten steps through the whole network cost more than the probe's features and solve
-    assert probe_adapt < adapt_flops_per_task(maml, episodes)
+    assert probe_adapt < adaptation_cost(maml, episodes, steps=10).flops_per_task

@@ -9,7 +9,7 @@ import torch
 from mtl_tutorial import MAML, MLP, MetaSGD, SinusoidTasks
 from mtl_tutorial.cli import main
 from mtl_tutorial.experiments import SinusoidBudget, reproduce_sinusoid
-from mtl_tutorial.experiments.sinusoid import SETUPS, _learner, training_tasks
+from mtl_tutorial.experiments.sinusoid import SETUPS, reproduction_learner, training_tasks
 from mtl_tutorial.tasks import load_glyphs
 from mtl_tutorial.tasks.glyphs import cache_key as glyph_cache_key
 from mtl_tutorial.tasks.glyphs import default_cache_dir
@@ -63,8 +63,8 @@ def test_the_setups_are_the_paper_and_weighted_multi_step_losses():
     assert training_tasks("anil", "paper").support_size == 10
     # Meta-SGD keeps one inner step; its step sizes are bounded, and the reproduction builds it so
     assert SETUPS["multi-step"]["metasgd"] == {"max_rate": 0.05}
-    assert _learner("metasgd", "cpu", False, "multi-step").max_rate == 0.05
-    assert _learner("metasgd", "cpu", False, "paper").max_rate is None
+    assert reproduction_learner("metasgd", setup="multi-step").max_rate == 0.05
+    assert reproduction_learner("metasgd", setup="paper").max_rate is None
 
 
 def test_budgets_scale_and_the_paper_budget_is_70000():

@@ -20,11 +20,11 @@ from mtl_tutorial.experiments.trends import (
     meta_gradient_sweep,
     seconds_per_iteration,
     sinusoid_iteration_costs,
-    sinusoid_learner,
     sinusoid_training_curves,
     train_with_checkpoints,
 )
 from mtl_tutorial.recipes import cached_call
+from mtl_tutorial.registry import sinusoid_learner
 
 from helpers import flat_params
 
@@ -266,22 +266,13 @@ TINY = {
 }
 
 
-def test_sinusoid_learner_builds_the_specified_learner():
-    seed_everything(0)
-    learner = sinusoid_learner({"method": "maml", "hidden": [16], "inner_lr": 0.05, "first_order": True})
-    assert isinstance(learner, MAML) and learner.first_order and learner.inner_lr == 0.05
-    assert [m.out_features for m in learner.model.modules() if isinstance(m, torch.nn.Linear)] == [16, 1]
-    with pytest.raises(ValueError, match="method"):
-        sinusoid_learner({"method": "nope"})
-
-
 def test_training_curves_are_the_checkpointed_runs_and_rebuild_the_learners():
     result = sinusoid_training_curves(**TINY)
     assert set(result["curves"]) == set(result["states"]) == {"maml", "reptile"}
     test_set = SinusoidTasks(support_size=5, query_size=20).sample(6, seed=1)
     for name, spec in SPECS.items():
         seed_everything(0)
-        reference = sinusoid_learner(spec)
+        reference = sinusoid_learner(**spec)
         expected = train_with_checkpoints(
             reference, SinusoidTasks(), checkpoints=TINY["checkpoints"][name], seed=0,
             evaluate=lambda learner: query_mse(learner, test_set, steps=(1, 2)),
@@ -290,7 +281,7 @@ def test_training_curves_are_the_checkpointed_runs_and_rebuild_the_learners():
         curve = result["curves"][name]
         assert torch.equal(curve.scores, expected.scores) and curve.losses == expected.losses
         assert curve.iterations == TINY["checkpoints"][name] and curve.scores.shape[1:] == (2, 6)
-        rebuilt = sinusoid_learner(spec)  # other initial weights: the state replaces them
+        rebuilt = sinusoid_learner(**spec)  # other initial weights: the state replaces them
         rebuilt.load_state_dict(result["states"][name])
         assert torch.equal(flat_params(rebuilt.model), flat_params(reference.model))
         torch.testing.assert_close(query_mse(rebuilt, test_set, steps=(1, 2)), curve.scores[-1])
@@ -321,7 +312,7 @@ def test_a_cached_call_of_the_training_curves_loads_the_same_result(tmp_path, mo
 def test_iteration_costs_are_those_of_fresh_learners_of_the_specifications(clock):
     sizes = {"maml": 2, "reptile": 2}
     cost = sinusoid_iteration_costs(learners=SPECS, meta_batch_sizes=sizes, repeats=2)
-    built = {name: sinusoid_learner(spec) for name, spec in SPECS.items()}
+    built = {name: sinusoid_learner(**spec) for name, spec in SPECS.items()}
     assert cost["flops"] == flops_per_iteration(built, TASKS, meta_batch_sizes=sizes)
     assert cost["seconds"] == {"maml": 0.0, "reptile": 0.0}  # the fake clock never moved
 

@@ -1,16 +1,26 @@
 """Evaluation on fixed, seeded tasks: means with 95% intervals and paired comparisons."""
 
 from .compute import count_flops
-from .cost import StepCost, sampled_training_step_cost, training_step_cost
+from .cost import (
+    AdaptationCost,
+    StepCost,
+    adaptation_cost,
+    cpu_ms_per_task,
+    sampled_training_step_cost,
+    training_step_cost,
+)
 from .memory import peak_tensor_memory
 from .scoring import episode_accuracy, query_accuracy, query_mse, results_table
 from .stats import MeanCI, count_diverged, diverged_tasks, fraction_better, mean_ci, paired_difference
 
 __all__ = [
+    "AdaptationCost",
     "MeanCI",
     "StepCost",
+    "adaptation_cost",
     "count_diverged",
     "count_flops",
+    "cpu_ms_per_task",
     "diverged_tasks",
     "episode_accuracy",
     "fraction_better",

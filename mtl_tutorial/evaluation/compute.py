@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -35,8 +36,21 @@ def _conv_backward_flops(grad_out_shape, x_shape, w_shape, _bias, _stride, _padd
     return flops
 
 
-#: The formulas :func:`count_flops` overrides in torch's :class:`FlopCounterMode`.
-FLOP_FORMULAS = {torch.ops.aten.convolution_backward: _conv_backward_flops}
+def _solve_flops(a_shape, b_shape, *_, **__) -> int:
+    """FLOPs of solving ``A X = B`` by LU: ``2n³/3`` to factor each ``n × n`` matrix, ``2n²`` per
+    column of ``B`` to substitute (torch's counter does not see solves at all; the ridge probe's
+    closed-form fit is one)."""
+    n = a_shape[-1]
+    batch = math.prod(a_shape[:-2])
+    columns = b_shape[-1] if len(b_shape) == len(a_shape) else 1
+    return batch * (round(2 * n**3 / 3) + 2 * n**2 * columns)
+
+
+#: The formulas :func:`count_flops` adds to or overrides in torch's :class:`FlopCounterMode`.
+FLOP_FORMULAS = {
+    torch.ops.aten.convolution_backward: _conv_backward_flops,
+    torch.ops.aten._linalg_solve_ex: _solve_flops,
+}
 
 
 def count_flops(fn: Callable[[], Any]) -> int:
@@ -50,7 +64,8 @@ def count_flops(fn: Callable[[], Any]) -> int:
     is not counted; it is small beside the products in the book's networks, but it and Python's
     per-operation overhead are why CPU-seconds do not scale in proportion. The backward pass of
     grouped convolutions (per-task weights under ``vmap``) is counted correctly, where torch's
-    own formula overcounts it (see :func:`_conv_backward_flops`).
+    own formula overcounts it (see :func:`_conv_backward_flops`), and linear solves, which torch
+    does not count, are (:func:`_solve_flops`).
     """
     with FlopCounterMode(display=False, custom_mapping=FLOP_FORMULAS) as counter:
         fn()

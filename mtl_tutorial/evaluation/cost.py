@@ -1,22 +1,30 @@
-"""What one training step costs, in FLOPs and peak tensor memory, measured in one run.
+"""What a training step and an adaptation cost: FLOPs, peak tensor memory, parameters, CPU time.
 
-Every runner, chapter and claim that reports a training step's cost reads it from here, so a
-method's step is measured the same way everywhere: the learner's own
+Every runner, chapter and claim that reports a cost reads it from here, so a method is measured
+the same way everywhere. A training step is the learner's own
 :meth:`~mtl_tutorial.learner.Trainable.training_computation` (what its ``fit`` runs, short of the
-update), on one batch.
+update) on one batch; an adaptation is what scoring runs, ``adapt`` then ``predict`` on the
+queries, per task. FLOPs, bytes and parameters are the same on every machine; CPU time is not,
+and is for display only.
 """
 
 from __future__ import annotations
 
 import copy
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .compute import FLOP_FORMULAS
-from .memory import StorageTracker
+from ..tasks import Episode
+from .compute import FLOP_FORMULAS, count_flops
+from .memory import StorageTracker, peak_tensor_memory
+from .scoring import adapt_for_scoring
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -58,3 +66,43 @@ def sampled_training_step_cost(learner: Any, tasks: Any, meta_batch_size: int = 
         stand_in.prepare_training(tasks)
         generator = torch.Generator().manual_seed(seed)
         return training_step_cost(stand_in, stand_in.sample_training_batch(tasks, meta_batch_size, generator))
+
+
+@dataclass(frozen=True)
+class AdaptationCost:
+    """The cost of adapting to one task and predicting its queries: ``flops_per_task`` (averaged
+    over the tasks counted), ``peak_bytes`` (one task alone) and ``adapted_parameters`` (numbers
+    that change per task, :meth:`~mtl_tutorial.learner.Learner.adapted_parameters`)."""
+
+    flops_per_task: float
+    peak_bytes: int
+    adapted_parameters: int
+
+    @property
+    def peak_mib(self) -> float:
+        return self.peak_bytes / 2**20
+
+
+def adaptation_cost(learner: Any, episodes: Episode, *, steps: int | None = None, ways: int | None = None
+                    ) -> AdaptationCost:  # fmt: skip
+    """FLOPs of adapting ``learner`` to every task of ``episodes`` (with ``steps`` steps, default
+    the learner's own) and predicting its queries, per task; peak memory of doing so for the
+    first task alone; parameters adapted per task (``ways``-way, for classifiers).
+
+    A few tasks suffice: none of the book's learners does work that depends on the data."""
+    def adapt_and_predict(episode: Episode) -> None:
+        adapted = adapt_for_scoring(learner, episode, steps)
+        with torch.no_grad():
+            learner.predict(adapted, episode.query_x)
+
+    flops = count_flops(lambda: adapt_and_predict(episodes)) / len(episodes)
+    peak = peak_tensor_memory(lambda: adapt_and_predict(episodes[:1]))
+    return AdaptationCost(flops, peak, learner.adapted_parameters(ways))
+
+
+def cpu_ms_per_task(run: Callable[[], T], tasks: int) -> tuple[T, float]:
+    """``run()``'s result and the CPU-milliseconds it took per task, over ``tasks`` tasks (for
+    display: CPU time depends on the machine and on what else runs)."""
+    started = time.process_time()
+    result = run()
+    return result, (time.process_time() - started) * 1000 / tasks

@@ -14,7 +14,7 @@ from ..tasks import Episode, EpisodeIndices, FewShotTasks
 from .stats import count_diverged, mean_ci
 
 
-def _adapt_for_scoring(learner: Learner, episodes: Episode, steps: int | None):
+def adapt_for_scoring(learner: Learner, episodes: Episode, steps: int | None):
     """``learner.adapt`` without the graph a meta-gradient would need, where that gives the same
     result (:attr:`~mtl_tutorial.learner.Learner.adapts_without_autograd`): scoring never
     differentiates through it."""
@@ -36,7 +36,7 @@ def query_mse(learner: Learner, episodes: Episode, steps: Sequence[int] = (0, 1,
     rows = []
     for s in steps:
         check_int("steps entry", s, minimum=0)
-        adapted = _adapt_for_scoring(learner, episodes, s)
+        adapted = adapt_for_scoring(learner, episodes, s)
         with torch.no_grad():
             prediction = learner.predict(adapted, episodes.query_x)
             target = episodes.query_y.to(prediction.device)
@@ -60,7 +60,7 @@ def query_accuracy(learner: Learner, episodes: Episode, steps: Sequence[int | No
     for s in steps:
         if s is not None:
             check_int("steps entry", s, minimum=0)
-        adapted = _adapt_for_scoring(learner, episodes, s)
+        adapted = adapt_for_scoring(learner, episodes, s)
         with torch.no_grad():
             logits = learner.predict(adapted, episodes.query_x)
             check_ways(logits, episodes)

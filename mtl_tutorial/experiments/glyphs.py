@@ -18,37 +18,25 @@ import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import torch
 
 from .._checks import check_int
 from ..evaluation import (
-    count_flops,
+    AdaptationCost,
+    adaptation_cost,
+    cpu_ms_per_task,
     episode_accuracy,
     mean_ci,
-    peak_tensor_memory,
-    query_accuracy,
     sampled_training_step_cost,
 )
 from ..learner import Learner
-from ..meta import ANIL, MAML, ProtoNet, Reptile
-from ..models import Conv4
 from ..recipes import cached_call, trained
-from ..tasks import Episode, FewShotTasks, GlyphConfig, load_glyphs
+from ..registry import build_learner, glyph_learner
+from ..tasks import FewShotTasks, GlyphConfig, load_glyphs
 from ..training import seed_everything
-from ..transfer import (
-    CosineClassifier,
-    FullFineTuning,
-    L2SPFineTuning,
-    LinearProbe,
-    LoRAFineTuning,
-    NearestCentroid,
-    PartialFineTuning,
-    SupervisedPretraining,
-    freeze_prefix,
-)
+from ..transfer import SupervisedPretraining, freeze_prefix
 
 META_METHODS = ("protonet", "maml", "fomaml", "anil", "reptile")
 TRANSFER_METHODS = ("centroid", "linear_probe", "baseline_pp", "finetune", "l2sp")
@@ -99,73 +87,16 @@ class GlyphBudget:
         return max(1, int(self.train_gflops * 1e9 // flops_per_iteration))
 
 
-def _meta_learner(method: str, ways: int, device: str) -> Learner:
-    # Omniglot settings of the papers where they exist (MAML: inner step 0.4, one step in
-    # training); one adaptation step at test time keeps 600 episodes within the budget.
-    factories: dict[str, Callable[[], Learner]] = {
-        "protonet": lambda: ProtoNet(Conv4(), device=device),
-        "maml": lambda: MAML(Conv4(num_classes=ways), inner_lr=0.4, adapt_steps=1, device=device),
-        "fomaml": lambda: MAML(
-            Conv4(num_classes=ways), inner_lr=0.4, adapt_steps=1, first_order=True, device=device
-        ),
-        "anil": lambda: ANIL(Conv4(num_classes=ways), inner_lr=0.4, adapt_steps=1, device=device),
-        "reptile": lambda: Reptile(
-            Conv4(num_classes=ways), inner_lr=0.1, inner_steps=3, adapt_steps=3, outer_lr=1.0, device=device
-        ),  # fmt: skip
-    }
-    return factories[method]()
-
-
-def _transfer_learner(method: str, pretrained: SupervisedPretraining) -> Learner:
-    factories = {
-        "centroid": NearestCentroid,
-        "linear_probe": LinearProbe,
-        "baseline_pp": CosineClassifier,
-        "finetune": lambda p: FullFineTuning(p, adapt_steps=2),
-        "l2sp": lambda p: L2SPFineTuning(p, adapt_steps=2),
-    }
-    return factories[method](pretrained)
-
-
-def _per_task_flops(fn: Callable[[Episode], object], episodes: Episode) -> int:
-    """FLOPs of ``fn`` on ``episodes``, counted one task at a time and summed.
-
-    A learner that adapts convolution weights per task runs the tasks of a batch as one grouped
-    convolution (``torch.func.vmap``), and ``FlopCounterMode`` counts the weight gradient of a
-    grouped convolution as if it were not grouped: ``groups`` times too many FLOPs (torch 2.x).
-    One task at a time there is one group, and the sum is what the batch computes."""
-    return sum(count_flops(partial(fn, episodes[i : i + 1])) for i in range(len(episodes)))
-
-
-def episode_flops(learner: Learner, episodes: Episode) -> float:
-    """FLOPs of adapting to and classifying the queries of each of ``episodes``, on average per
-    episode: the same on every machine (counted one episode at a time, see
-    :func:`_per_task_flops`).
-
-    Episodes of one shape cost the same unless the learner's work depends on the data (none of
-    the book's does): the first and the last episode are counted, and all of them only if
-    those two differ."""
-    def one(i: int) -> int:
-        return _per_task_flops(lambda e: query_accuracy(learner, e), episodes[i : i + 1])
-
-    first, last = one(0), one(len(episodes) - 1)
-    if first == last:
-        return float(first)
-    return sum(one(i) for i in range(len(episodes))) / len(episodes)
-
-
 def _evaluate(
     learner: Learner, tasks: FewShotTasks, budget: GlyphBudget, episodes
-) -> tuple[torch.Tensor, float, float, float]:
-    """Per-episode accuracy, test milliseconds per episode (this run), test FLOPs per episode
-    (one evaluation batch), and peak MiB of testing one episode."""
-    started = time.perf_counter()
-    accuracy = episode_accuracy(learner, tasks, episodes, batch_size=budget.eval_batch)[0]
-    ms = (time.perf_counter() - started) * 1000 / len(episodes)
-    flops = episode_flops(learner, tasks.episode(episodes, slice(0, budget.eval_batch)))
-    one = tasks.episode(episodes, slice(0, 1))
-    peak = peak_tensor_memory(lambda: query_accuracy(learner, one)) / 2**20
-    return accuracy, ms, flops, peak
+) -> tuple[torch.Tensor, float, AdaptationCost]:
+    """Per-episode accuracy, test CPU-milliseconds per episode (this run) and the cost of one
+    adaptation (FLOPs counted on the first evaluation batch)."""
+    accuracy, ms = cpu_ms_per_task(
+        lambda: episode_accuracy(learner, tasks, episodes, batch_size=budget.eval_batch)[0], len(episodes)
+    )
+    cost = adaptation_cost(learner, tasks.episode(episodes, slice(0, budget.eval_batch)), ways=budget.ways)
+    return accuracy, ms, cost
 
 
 def compare_glyphs(
@@ -192,7 +123,7 @@ def compare_glyphs(
     Each row holds ``method``, ``shots``, ``accuracy`` and ``ci95``; ``train_flops`` (FLOPs of one
     training iteration × the iterations run; for a transfer method, those of the pretraining it
     shares) and ``test_flops_per_episode``, which are the same on every machine; ``train_seconds``
-    (CPU-seconds) and ``test_ms_per_episode`` (wall-clock), as measured in this run, for display;
+    (CPU-seconds) and ``test_ms_per_episode`` (CPU-milliseconds), as measured in this run, for display;
     and ``train_peak_mib`` and ``test_peak_mib``.
     """
     unknown = [m for m in methods if m not in METHODS]
@@ -226,7 +157,7 @@ def compare_glyphs(
         for method in methods:
             seed_everything(seed)
             if method in META_METHODS:
-                learner = _meta_learner(method, budget.ways, device)
+                learner = glyph_learner(method, ways=budget.ways, device=device)
                 step = sampled_training_step_cost(learner, train, budget.meta_batch_size, seed)
                 started = time.process_time()
                 losses = learner.fit(train, meta_batch_size=budget.meta_batch_size, seed=seed, progress=False,
@@ -237,16 +168,17 @@ def compare_glyphs(
                 train_peak = step.peak_mib
             else:
                 if pretrained is None:  # pretrained once; shared by every transfer baseline and shot count
-                    pretrained = SupervisedPretraining(Conv4(), device=device)
+                    pretrained = glyph_learner("pretraining", device=device)
                     pretraining_step = sampled_training_step_cost(pretrained, train, seed=seed)
                     length = training_length("pretraining", pretraining_step.flops)
                     pretrained.fit(train, seed=seed, progress=False, **length)
-                learner = _transfer_learner(method, pretrained)
+                learner = glyph_learner(method, pretrained=pretrained)
                 train_seconds = pretrained.train_seconds
                 train_iterations = len(pretrained.losses)
                 train_flops = pretraining_step.flops * train_iterations
                 train_peak = pretraining_step.peak_mib
-            accuracy, ms, test_flops, test_peak = _evaluate(learner, test, budget, episodes)
+            accuracy, ms, adaptation = _evaluate(learner, test, budget, episodes)
+            test_flops = adaptation.flops_per_task
             summary = mean_ci(accuracy)
             per_episode[(method, k)] = accuracy
             rows.append({
@@ -256,7 +188,7 @@ def compare_glyphs(
                 "train_flops": int(train_flops), "test_flops_per_episode": int(test_flops),
                 "train_seconds": round(train_seconds, 1), "test_ms_per_episode": round(ms, 1),
                 "train_peak_mib": round(train_peak, 1),
-                "test_peak_mib": round(test_peak, 1),
+                "test_peak_mib": round(adaptation.peak_mib, 1),
             })  # fmt: skip
             log(f"{k}-shot {method:>12}: {summary.mean:.3f} ± {summary.ci95:.3f}  "
                 f"(train {train_flops / 1e9:,.0f} GFLOPs, {train_seconds:.0f} CPU-s; "
@@ -318,7 +250,7 @@ def protonet_from_pretrained(
     check_int("iterations", iterations, minimum=1)
     pretrained = trained("glyph_backbone", device=device)
     tasks = FewShotTasks(load_glyphs(GlyphConfig()).split("train"), ways=ways, shots=shots, queries=queries)
-    learner = ProtoNet(copy.deepcopy(pretrained.backbone), lr=lr, device=device)
+    learner = build_learner("protonet", copy.deepcopy(pretrained.backbone), lr=lr, device=device)
     learner.fit(tasks, iterations=iterations, meta_batch_size=meta_batch_size, seed=seed, progress=False)
     return learner.state_dict()
 
@@ -348,14 +280,12 @@ def _transfer_variant(
     if spec["learner"] == "protonet":
         if "recipe" in settings:
             return trained(settings["recipe"], device=device), "images"
-        learner = ProtoNet(copy.deepcopy(pretrained.backbone), device=device)  # the same network
+        learner = build_learner("protonet", copy.deepcopy(pretrained.backbone), device=device)  # same network
         learner.load_state_dict(cached_call("transfer_protonet_from_pretrained", protonet_from_pretrained,
                                             **settings["from_pretrained"], device=device))  # fmt: skip
         return learner, "images"
     source = spec.get("input", "features")
-    factories = {"centroid": NearestCentroid, "linear_probe": LinearProbe, "lora": LoRAFineTuning,
-                 "partial": PartialFineTuning}  # fmt: skip
-    return factories[spec["learner"]](top if source == "features" else pretrained, **settings), source
+    return build_learner(spec["learner"], top if source == "features" else pretrained, **settings), source
 
 
 def transfer_scores(
@@ -395,7 +325,8 @@ def transfer_scores(
     Returns:
         A dict of four dicts, each by learner name: ``"accuracy"``, the per-episode query
         accuracy; ``"flops"``, the FLOPs of adapting to and classifying one episode (see
-        :func:`episode_flops`); ``"seconds"``, the wall-clock seconds of scoring all episodes, as
+        :func:`~mtl_tutorial.evaluation.adaptation_cost`); ``"seconds"``, the CPU-seconds of
+        scoring all episodes, as
         measured in this call; ``"parameters"``, the numbers trained per task
         (each learner's ``adapted_parameters``), for the transfer learners.
     """
@@ -415,13 +346,12 @@ def transfer_scores(
     out: dict[str, dict[str, Any]] = {"accuracy": {}, "flops": {}, "seconds": {}, "parameters": {}}
     for name, spec in learners.items():
         learner, source = _transfer_variant(spec, pretrained, top, device)
-        started = time.perf_counter()
-        out["accuracy"][name] = torch.cat([
-            query_accuracy(learner, tasks[source].episode(fixed, slice(i, i + batch)))[0]
-            for i in range(0, episodes, batch)
-        ])  # fmt: skip
-        out["seconds"][name] = time.perf_counter() - started
-        out["flops"][name] = episode_flops(learner, tasks[source].episode(fixed, slice(0, batch)))
+        out["accuracy"][name], ms = cpu_ms_per_task(
+            lambda: episode_accuracy(learner, tasks[source], fixed, batch_size=batch)[0], episodes  # noqa: B023
+        )
+        out["seconds"][name] = ms * episodes / 1000
+        cost = adaptation_cost(learner, tasks[source].episode(fixed, slice(0, batch)), ways=ways)
+        out["flops"][name] = cost.flops_per_task
         if spec["learner"] != "protonet":
-            out["parameters"][name] = learner.adapted_parameters(ways)
+            out["parameters"][name] = cost.adapted_parameters
     return out

@@ -22,7 +22,7 @@ from ..evaluation.sharpness import learner_sharpness
 from ..learner import GradientLearner
 from ..tasks import Episode, SinusoidTasks, TaskSource
 from ..training import seed_everything
-from .sinusoid import _learner, check_setup, training_tasks  # the reproduction's learners, set-ups
+from .sinusoid import reproduction_learner, training_tasks  # the reproduction's learners, set-ups
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ def sinusoid_sharpness(
     check_int("checkpoints", checkpoints, minimum=1)
     check_int("iterations", iterations, minimum=checkpoints)
     seed_everything(seed)
-    learner = _learner(method, device, compile and method == "maml", check_setup(setup))
+    learner = reproduction_learner(method, setup=setup, device=device, compile=compile and method == "maml")
     test_set = SinusoidTasks(support_size=check_int("shots", shots, minimum=1), query_size=100).sample(
         check_int("test_tasks", test_tasks, minimum=2), seed=test_seed
     )

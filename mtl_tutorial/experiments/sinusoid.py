@@ -14,11 +14,9 @@ from .._checks import check_int
 from ..evaluation import diverged_tasks, mean_ci, query_mse
 from ..evaluation.sharpness import learner_sharpness
 from ..learner import GradientLearner, Learner
-from ..meta import ANIL, MAML, MetaSGD, Reptile, TaskConditioned
-from ..models import MLP, FiLMNetwork
+from ..registry import sinusoid_learner
 from ..tasks import Episode, SinusoidTasks
 from ..training import seed_everything
-from ..transfer import FineTuning
 
 #: Mean squared error after fine-tuning on K = 5 points, by gradient steps (the paper's Table 2).
 PAPER_SINUSOID_K5 = {"maml": {1: 0.67, 5: 0.38, 10: 0.35}, "pretrained": {1: 2.41, 5: 2.23, 10: 2.19}}
@@ -62,19 +60,22 @@ def check_setup(setup: str) -> str:
     return setup
 
 
-def _learner(method: str, device: str, compile: bool, setup: str = "paper") -> Learner:
+#: The learner each method of the table is; ``"scratch"`` is the fine-tuner left untrained.
+LEARNER_OF = {**{m: m for m in METHODS}, "scratch": "pretrained"}
+
+
+def reproduction_learner(
+    method: str, *, setup: str = "paper", device: str = "cpu", compile: bool = False
+) -> Learner:
+    """The learner ``method`` of :data:`METHODS` as the reproduction trains it in ``setup``: the
+    book's sinusoid settings (:data:`~mtl_tutorial.registry.SINUSOID_SETTINGS`) with the set-up's
+    (:data:`SETUPS`) on top; ``compile`` compiles MAML's meta-gradient."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose from {list(METHODS)}")
     options = {k: v for k, v in SETUPS[check_setup(setup)].get(method, {}).items() if k != "support_size"}
-    factories: dict[str, Callable[[], Learner]] = {
-        "maml": lambda: MAML(MLP(), device=device, compile=compile, **options),
-        "fomaml": lambda: MAML(MLP(), first_order=True, device=device),
-        "metasgd": lambda: MetaSGD(MLP(), device=device, **options),
-        "anil": lambda: ANIL(MLP(), device=device, **options),
-        "reptile": lambda: Reptile(MLP(), inner_lr=0.02, inner_steps=10, device=device),
-        "film": lambda: TaskConditioned(FiLMNetwork(), device=device),
-        "pretrained": lambda: FineTuning(MLP(), device=device),
-        "scratch": lambda: FineTuning(MLP(), device=device),
-    }
-    return factories[method]()
+    if compile:
+        options["compile"] = True
+    return sinusoid_learner(LEARNER_OF[method], device=device, **options)
 
 
 def training_tasks(method: str, setup: str = "paper") -> SinusoidTasks:
@@ -176,7 +177,7 @@ def reproduce_sinusoid(
     for method in methods:
         seed_everything(seed)
         compiled = compile and method in COMPILED_METHODS
-        learner = _learner(method, device, compiled, setup)
+        learner = reproduction_learner(method, setup=setup, device=device, compile=compiled)
         iterations = budget.iterations.get(method, 0)
         started = time.perf_counter()
         if iterations:

@@ -10,8 +10,10 @@ the cost of one meta-gradient as networks and inner loops grow.
   keeping the fastest repeat of each: what an iteration costs on this machine, for display.
 - :func:`meta_gradient_cost` counts the FLOPs and the peak tensor memory of one MAML
   meta-gradient, second and first order, and times it (fastest of repeats, for display).
-- :func:`sinusoid_learner`, :func:`sinusoid_training_curves`, :func:`sinusoid_iteration_costs`
-  and :func:`meta_gradient_sweep` are the chapter's experiments, with JSON arguments, so that
+- :func:`sinusoid_training_curves`, :func:`sinusoid_iteration_costs` and
+  :func:`meta_gradient_sweep` are the chapter's experiments, with JSON arguments (learners as
+  specifications ``{"method": name, **options}`` of
+  :func:`~mtl_tutorial.registry.sinusoid_learner`), so that
   the book computes them once through :func:`~mtl_tutorial.recipes.cached_call`.
 
 Claims about cost rest on FLOPs, bytes and parameter counts, never on seconds: seconds depend on
@@ -35,8 +37,9 @@ from torch import Tensor
 from .._checks import check_int
 from ..evaluation import count_flops, peak_tensor_memory, query_mse
 from ..learner import Learner
-from ..meta import ANIL, MAML, MetaSGD, Reptile
+from ..meta import MAML
 from ..models import MLP
+from ..registry import sinusoid_learner
 from ..tasks import Episode, SinusoidTasks, TaskSource
 from ..training import seed_everything
 
@@ -328,31 +331,6 @@ def meta_gradient_cost(
 
 # -- the chapter's experiments, with JSON arguments (for the book's result cache) -------------
 
-#: The learners :func:`sinusoid_learner` builds, by the ``"method"`` of a specification.
-SINUSOID_METHODS: dict[str, type[Learner]] = {
-    "maml": MAML, "anil": ANIL, "reptile": Reptile, "metasgd": MetaSGD,
-}  # fmt: skip
-
-
-def sinusoid_learner(spec: Mapping[str, Any]) -> Learner:
-    """The learner a JSON specification describes, on an :class:`~mtl_tutorial.MLP`, on the CPU.
-
-    ``spec["method"]`` is a key of :data:`SINUSOID_METHODS`; ``spec["hidden"]`` (optional) the
-    MLP's hidden widths, default ``(40, 40)``; every other entry is a keyword argument of the
-    learner, e.g. ``{"method": "maml", "inner_lr": 0.01, "first_order": True}``. The weights are
-    drawn from torch's global generator: seed it first for reproducible ones.
-
-    Raises:
-        ValueError: for an unknown method.
-    """
-    settings = dict(spec)
-    method = settings.pop("method", None)
-    if method not in SINUSOID_METHODS:
-        raise ValueError(f"spec['method'] must be one of {sorted(SINUSOID_METHODS)}, got {method!r}")
-    hidden = tuple(settings.pop("hidden", (40, 40)))
-    return SINUSOID_METHODS[method](MLP(hidden=hidden), **settings)
-
-
 def sinusoid_training_curves(
     *,
     learners: Mapping[str, Mapping[str, Any]],
@@ -367,21 +345,21 @@ def sinusoid_training_curves(
 ) -> dict[str, dict[str, Any]]:
     """Meta-train several learners on sinusoids, scoring each at its checkpoints.
 
-    Each learner is built by :func:`sinusoid_learner` after ``seed_everything(seed)`` (the same
-    initial weights for all), then trained by :func:`train_with_checkpoints` on the default
-    :class:`~mtl_tutorial.SinusoidTasks` with training-task seed ``seed``. A score is
-    :func:`~mtl_tutorial.query_mse` after each number of ``steps`` on ``test_tasks`` fixed test
-    tasks (``support_size`` and ``query_size`` points, sampled with seed ``test_seed``): a tensor
-    of shape ``(len(steps), test_tasks)``.
+    Each learner is built by :func:`~mtl_tutorial.registry.sinusoid_learner` after
+    ``seed_everything(seed)`` (the same initial weights for all), then trained by
+    :func:`train_with_checkpoints` on the default :class:`~mtl_tutorial.SinusoidTasks` with
+    training-task seed ``seed``. A score is :func:`~mtl_tutorial.query_mse` after each number of
+    ``steps`` on ``test_tasks`` fixed test tasks (``support_size`` and ``query_size`` points,
+    sampled with seed ``test_seed``): a tensor of shape ``(len(steps), test_tasks)``.
 
     Args:
-        learners: the learners' specifications (see :func:`sinusoid_learner`), by name.
+        learners: the learners' specifications (see :func:`~mtl_tutorial.registry.sinusoid_learner`), by name.
         checkpoints: each learner's checkpoints (the last is its number of iterations), by name.
         meta_batch_sizes: each learner's tasks per iteration, by name.
 
     Returns:
         ``{"curves": {name: TrainingCurve}, "states": {name: learner.state_dict()}}``; rebuild a
-        trained learner with ``sinusoid_learner(spec)`` and ``load_state_dict(states[name])``.
+        trained learner with ``sinusoid_learner(**spec)`` and ``load_state_dict(states[name])``.
     """
     check_int("seed", seed, minimum=0)
     test_set = SinusoidTasks(support_size=support_size, query_size=query_size).sample(
@@ -397,7 +375,7 @@ def sinusoid_training_curves(
     states: dict[str, Any] = {}
     for name, spec in learners.items():
         seed_everything(seed)
-        learner = sinusoid_learner(spec)
+        learner = sinusoid_learner(**spec)
         curves[name] = train_with_checkpoints(
             learner, train_tasks, checkpoints=checkpoints[name], evaluate=score,
             meta_batch_size=meta_batch_sizes[name], seed=seed,
@@ -414,7 +392,7 @@ def sinusoid_iteration_costs(
     seed: int = 0,
 ) -> dict[str, dict[str, Any]]:
     """The cost of one training iteration on sinusoids of each learner ``learners`` specifies
-    (see :func:`sinusoid_learner`), freshly built after ``seed_everything(seed)``.
+    (see :func:`~mtl_tutorial.registry.sinusoid_learner`), freshly built after ``seed_everything(seed)``.
 
     Returns:
         ``{"flops": flops_per_iteration(...), "seconds": seconds_per_iteration(...)}``, both by
@@ -422,7 +400,7 @@ def sinusoid_iteration_costs(
         are what an iteration took on the machine that ran this, for display only.
     """
     seed_everything(check_int("seed", seed, minimum=0))
-    built = {name: sinusoid_learner(spec) for name, spec in learners.items()}
+    built = {name: sinusoid_learner(**spec) for name, spec in learners.items()}
     tasks = SinusoidTasks()
     return {
         "flops": flops_per_iteration(built, tasks, meta_batch_sizes=meta_batch_sizes, seed=seed),

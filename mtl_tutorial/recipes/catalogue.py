@@ -12,9 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import adaptation, learner
+from .. import adaptation, learner, registry
 from ..meta import MAML, MetaSGD, ProtoNet, TaskConditioned
 from ..models import MLP, Conv4, FiLMNetwork
+from ..registry import glyph_learner, sinusoid_learner
 from ..tasks import FewShotTasks, GlyphConfig, SinusoidTasks, load_glyphs
 from ..tasks import episode as episodes
 from ..tasks import glyphs as glyph_data
@@ -33,7 +34,8 @@ class Recipe:
         build: makes the untrained learner from ``settings`` on a device (seeded).
         fit: trains it, ``fit(learner, settings, progress)``, and returns the training losses.
         code: classes and functions whose source is part of the cache key, besides the
-            package's training loop, adaptation code and this module, which always are.
+            package's training loop, adaptation code, learner registry and this module, which
+            always are.
     """
 
     name: str
@@ -45,7 +47,7 @@ class Recipe:
 
     def key_code(self) -> tuple[object, ...]:
         """Everything whose source code the cached weights depend on."""
-        return (*self.code, loop, adaptation, learner, episodes, _module_marker)
+        return (*self.code, loop, adaptation, learner, registry, episodes, _module_marker)
 
     def key_settings(self, device: str) -> dict[str, Any]:
         """The settings the cache key is made of: the recipe's, the device type and, for
@@ -74,23 +76,24 @@ def _fit_sinusoid(learner_: Any, s: Mapping[str, Any], progress: bool | None) ->
 
 def _build_maml(s: Mapping[str, Any], device: str) -> MAML:
     seed_everything(s["seed"])
-    return MAML(MLP().to(device), **_pick(s, "inner_lr", "inner_steps", "outer_lr"))
+    return sinusoid_learner("maml", device=device, **_pick(s, "inner_lr", "inner_steps", "outer_lr"))
 
 
 def _build_metasgd(s: Mapping[str, Any], device: str) -> MetaSGD:
     seed_everything(s["seed"])
     bound = {"max_rate": s["max_rate"]} if "max_rate" in s else {}  # step sizes held in [0, max_rate]
-    return MetaSGD(MLP().to(device), **_pick(s, "inner_lr", "inner_steps", "outer_lr"), **bound)
+    options = _pick(s, "inner_lr", "inner_steps", "outer_lr")
+    return sinusoid_learner("metasgd", device=device, **options, **bound)
 
 
 def _build_pretrained(s: Mapping[str, Any], device: str) -> FineTuning:
     seed_everything(s["seed"])
-    return FineTuning(MLP().to(device), adapt_lr=s["adapt_lr"], pretrain_lr=s["pretrain_lr"])
+    return sinusoid_learner("pretrained", device=device, **_pick(s, "adapt_lr", "pretrain_lr"))
 
 
 def _build_film(s: Mapping[str, Any], device: str) -> TaskConditioned:
     seed_everything(s["seed"])
-    return TaskConditioned(FiLMNetwork().to(device), lr=s["lr"])
+    return sinusoid_learner("film", device=device, lr=s["lr"])
 
 
 # -- rendered glyphs: few-shot image classification ---------------------------------------------
@@ -102,7 +105,7 @@ def _glyph_split(name: str):
 
 def _build_backbone(s: Mapping[str, Any], device: str) -> SupervisedPretraining:
     seed_everything(s["seed"])
-    return SupervisedPretraining(Conv4(channels=s["channels"]).to(device), **_pick(s, "lr", "batch_size"))
+    return glyph_learner("pretraining", channels=s["channels"], device=device, **_pick(s, "lr", "batch_size"))
 
 
 def _fit_backbone(pretrained: SupervisedPretraining, s: Mapping[str, Any], progress: bool | None) -> list:
@@ -112,7 +115,7 @@ def _fit_backbone(pretrained: SupervisedPretraining, s: Mapping[str, Any], progr
 
 def _build_protonet(s: Mapping[str, Any], device: str) -> ProtoNet:
     seed_everything(s["seed"])
-    return ProtoNet(Conv4(channels=s["channels"]).to(device), lr=s["lr"])
+    return glyph_learner("protonet", channels=s["channels"], device=device, lr=s["lr"])
 
 
 def _fit_protonet(protonet: ProtoNet, s: Mapping[str, Any], progress: bool | None) -> list[float]:

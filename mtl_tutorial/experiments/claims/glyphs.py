@@ -9,26 +9,23 @@ initialisation). Every backbone is the same Conv-4 (LayerNorm, 64 channels by de
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
 from ..._checks import check_int
 from ...evaluation import (
+    adaptation_cost,
+    cpu_ms_per_task,
     episode_accuracy,
-    peak_tensor_memory,
-    query_accuracy,
     sampled_training_step_cost,
     training_step_cost,
 )
 from ...learner import Learner
-from ...meta import MAML, ProtoNet
-from ...models import Conv4
+from ...registry import glyph_learner
 from ...tasks import FewShotTasks, GlyphConfig, ImageClasses, load_glyphs
 from ...training import seed_everything
-from ...transfer import FullFineTuning, LinearProbe, SupervisedPretraining
-from ..glyphs import episode_flops
+from ...transfer import SupervisedPretraining
 from ..trends import TrainingCurve, train_with_checkpoints
 from .distance import script_distance
 from .results import ClaimResults, geometric_checkpoints
@@ -58,8 +55,8 @@ def merge_classes(*parts: ImageClasses) -> ImageClasses:
 
 def _transfer(pretrained: SupervisedPretraining, finetune_steps: int) -> dict[str, Learner]:
     return {
-        "linear_probe": LinearProbe(pretrained),
-        "finetune": FullFineTuning(pretrained, adapt_steps=finetune_steps),
+        "linear_probe": glyph_learner("linear_probe", pretrained=pretrained),
+        "finetune": glyph_learner("finetune", pretrained=pretrained, adapt_steps=finetune_steps),
     }
 
 
@@ -141,22 +138,17 @@ def glyph_claims(
         return episode_accuracy(learner, tasks, episodes, batch_size=2)[0]
 
     results = ClaimResults("glyphs", "accuracy", meta, transfer)
-    factories = {
-        "protonet": lambda: ProtoNet(Conv4(channels=channels), device=device),
-        "maml": lambda: MAML(Conv4(channels=channels, num_classes=WAYS), inner_lr=0.4, adapt_steps=1,
-                             device=device),
-    }  # fmt: skip
     learners: dict[str, Learner] = {}
     for method in meta:
         seed_everything(seed)
-        learners[method] = factories[method]()
+        learners[method] = glyph_learner(method, ways=WAYS, channels=channels, device=device)
         marks = geometric_checkpoints(iterations[method], checkpoints)[1:]
         results.curves[method] = train_with_checkpoints(
             learners[method], train, checkpoints=marks, evaluate=accuracy, meta_batch_size=2, seed=seed
         )
         log(f"glyphs: {method} trained for {iterations[method]} iterations")
     seed_everything(seed)
-    pretrained = SupervisedPretraining(Conv4(channels=channels), device=device)
+    pretrained = glyph_learner("pretraining", channels=channels, device=device)
     marks = geometric_checkpoints(iterations["pretraining"], checkpoints)[1:]
     both = train_with_checkpoints(
         pretrained, train, checkpoints=marks, seed=seed,
@@ -186,38 +178,34 @@ def glyph_claims(
     log("glyphs: task dissimilarity scored")
 
     batch = train.sample(2, seed=seed)
-    one = validation.episode(val_episodes, slice(0, 1))
     for method, learner in learners.items():
-        results.add_cost(method, _cost(learner, pretrained, train, batch, one, validation,
-                                               val_episodes))  # fmt: skip
+        results.add_cost(method, _cost(learner, pretrained, train, batch, validation, val_episodes))
     results.add_pair_costs()
     levels = ", ".join(f"{m} vs {t} {results.pair_cost(m, t).level:.3f}" for m, t in results.pairs())
     log(f"glyphs: cost measured; matched validation accuracy {levels}")
     return results
 
 
-def _cost(learner, pretrained, train, batch, one, validation, episodes) -> dict[str, float]:
-    """FLOPs of one training step, adaptation FLOPs per episode (one batch of 2) and CPU-ms per
-    episode (this run), peak MiB of one training step and of one test episode, and parameters
-    trained and adapted per task."""
-    started = time.process_time()
-    episode_accuracy(learner, validation, episodes, batch_size=2)
-    adapt_ms = (time.process_time() - started) * 1000 / len(episodes)
-    adapt_flops = episode_flops(learner, validation.episode(episodes, slice(0, 2)))
-    if isinstance(learner, (ProtoNet, MAML)):
+def _cost(learner, pretrained, train, batch, validation, episodes) -> dict[str, float]:
+    """FLOPs and peak MiB of one training step (for a transfer learner, of the pretraining it
+    shares), of one adaptation (FLOPs per episode over a batch of 2, peak of one episode), CPU-ms
+    per episode (this run), and parameters trained and adapted per task."""
+    _, adapt_ms = cpu_ms_per_task(
+        lambda: episode_accuracy(learner, validation, episodes, batch_size=2), len(episodes)
+    )
+    adapt = adaptation_cost(learner, validation.episode(episodes, slice(0, 2)), ways=WAYS)
+    if learner.name in META:
         step = training_step_cost(learner, batch)
         trained = sum(p.numel() for p in learner.model.parameters())
-        adapted = learner.adapted_parameters(WAYS)
     else:
         step = sampled_training_step_cost(pretrained, train)
         trained = sum(p.numel() for m in (pretrained.backbone, pretrained.head) for p in m.parameters())
-        adapted = learner.adapted_parameters(WAYS)
     return {
         "train_flops_per_iteration": step.flops,
-        "adapt_flops_per_task": round(adapt_flops),
+        "adapt_flops_per_task": round(adapt.flops_per_task),
         "adapt_cpu_ms_per_task": round(adapt_ms, 2),
         "train_peak_mib": round(step.peak_mib, 2),
-        "adapt_peak_mib": round(peak_tensor_memory(lambda: query_accuracy(learner, one)) / 2**20, 2),
+        "adapt_peak_mib": round(adapt.peak_mib, 2),
         "trained_parameters": trained,
-        "adapted_parameters_per_task": adapted,
+        "adapted_parameters_per_task": adapt.adapted_parameters,
     }

@@ -10,13 +10,12 @@ form. Fine-tuning and the probe share one pretrained network.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Sequence
 
 import torch
 
 from ..._checks import check_int
-from ...evaluation import count_flops, diverged_tasks, peak_tensor_memory, query_mse, training_step_cost
+from ...evaluation import adaptation_cost, cpu_ms_per_task, diverged_tasks, query_mse, training_step_cost
 from ...learner import Learner
 from ...meta import MAML
 from ...models import MLP
@@ -54,38 +53,21 @@ def _split_curve(curve: TrainingCurve, index: int) -> TrainingCurve:
     )
 
 
-def adapt_flops_per_task(learner: Learner, episodes: Episode) -> float:
-    """FLOPs of adapting to each task of ``episodes`` (``STEPS`` steps) and predicting its query
-    points, per task.
-
-    :func:`~mtl_tutorial.evaluation.count_flops` does not see ``torch.linalg.solve``; for the
-    ridge probe the solve of its ``n × n`` normal equations is added as LU's ``2n³/3`` plus
-    ``2n²`` per target column."""
-    flops = count_flops(lambda: query_mse(learner, episodes, steps=(STEPS,)))
-    if isinstance(learner, RidgeProbe):
-        _, n, outputs = learner.adapt(episodes[:1]).shape
-        flops += len(episodes) * (2 * n**3 / 3 + 2 * n**2 * outputs)
-    return flops / len(episodes)
-
-
-def _cost(learner: Learner, batch: Episode, one_task: Episode, many: Episode) -> dict[str, float]:
-    """FLOPs of one training step on ``batch``, adaptation FLOPs per task (over the first 10 of
-    ``many``) and CPU-milliseconds per task (over ``many``, this run), peak MiB of one training
-    step and of adapting to ``one_task``, and parameters trained and adapted per task."""
-    started = time.process_time()
-    query_mse(learner, many, steps=(STEPS,))
-    adapt_ms = (time.process_time() - started) * 1000 / len(many.support_x)
-    adapt_flops = adapt_flops_per_task(learner, many[:10])
+def _cost(learner: Learner, batch: Episode, many: Episode) -> dict[str, float]:
+    """FLOPs and peak MiB of one training step on ``batch``, of one adaptation (``STEPS`` steps;
+    FLOPs per task over the first 10 of ``many``, peak of the first alone), CPU-milliseconds per
+    task (over ``many``, this run), and parameters trained and adapted per task."""
+    _, adapt_ms = cpu_ms_per_task(lambda: query_mse(learner, many, steps=(STEPS,)), len(many))
+    adapt = adaptation_cost(learner, many[:10], steps=STEPS)
     step = training_step_cost(learner, batch.to(learner.device))
-    adapt_peak = peak_tensor_memory(lambda: query_mse(learner, one_task, steps=(STEPS,)))
     return {
         "train_flops_per_iteration": step.flops,
-        "adapt_flops_per_task": round(adapt_flops),
+        "adapt_flops_per_task": round(adapt.flops_per_task),
         "adapt_cpu_ms_per_task": round(adapt_ms, 3),
         "train_peak_mib": round(step.peak_mib, 3),
-        "adapt_peak_mib": round(adapt_peak / 2**20, 3),
+        "adapt_peak_mib": round(adapt.peak_mib, 3),
         "trained_parameters": sum(p.numel() for p in learner.model.parameters()),
-        "adapted_parameters_per_task": learner.adapted_parameters(),
+        "adapted_parameters_per_task": adapt.adapted_parameters,
     }
 
 
@@ -163,9 +145,8 @@ def sinusoid_claims(
                            bin=[low, high if math.isfinite(high) else None])  # fmt: skip
 
     batch = train.sample(25, seed=seed)
-    one_task = SinusoidTasks(query_size=100).sample(1, seed=2017)
     for method, learner in learners.items():
-        results.add_cost(method, _cost(learner, batch, one_task, wide))
+        results.add_cost(method, _cost(learner, batch, wide))
     results.add_pair_costs()
     levels = ", ".join(f"{m} vs {t} {results.pair_cost(m, t).level:.3f}" for m, t in results.pairs())
     log(f"sinusoid: scarcity, dissimilarity and cost measured; matched validation MSE {levels}")
