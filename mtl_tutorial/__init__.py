@@ -13,6 +13,7 @@ from .evaluation import (
     query_accuracy,
     query_mse,
     results_table,
+    summarise,
 )
 from .learner import GradientLearner, Learner
 from .meta import ANIL, MAML, MetaSGD, ProtoNet, Reptile, TaskConditioned
@@ -49,5 +50,6 @@ __all__ = [
     "query_accuracy",
     "query_mse",
     "results_table",
+    "summarise",
     "seed_everything",
 ]

@@ -10,7 +10,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -68,9 +68,8 @@ def _print_sinusoid_table(
         for s in steps:
             row = next(r for r in rows if r["method"] == method and r["steps"] == s)
             paper = PAPER_SINUSOID_K5.get(method, {}).get(s)
-            # a blown-up task swamps the mean (it is in the JSON): the median and the count say more
-            shown = row["mse"] is not None and row["diverged"] == 0
-            mean = f"{row['mse']:.3f} ± {row['ci95']:.3f}" if shown else "–"
+            # a blown-up task swamps the mean (there is none then): the median and the count say more
+            mean = f"{row['value']:.3f} ± {row['ci95']:.3f}" if row["value"] is not None else "–"
             median = f"{row['median']:.3f}" if row["median"] is not None else "inf"
             cells.append(
                 f"{mean:>13} {median:>7} {row['diverged']:>3}" + (f" [{paper:.2f}]" if paper else "       ")
@@ -100,10 +99,10 @@ def _save_figure(path: str, rows: list[dict], methods: Sequence[str], steps: Seq
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, method in enumerate(methods):
         mine = [next(r for r in rows if r["method"] == method and r["steps"] == s) for s in steps]
-        mine = [r for r in mine if r["mse"] is not None]  # diverged entries have no mean to draw
+        mine = [r for r in mine if r["value"] is not None]  # diverged entries have no mean to draw
         ax.errorbar(
             [r["steps"] for r in mine],
-            [r["mse"] for r in mine],
+            [r["value"] for r in mine],
             yerr=[r["ci95"] for r in mine],
             marker="o",
             capsize=3,
@@ -155,7 +154,7 @@ def _glyphs(args: argparse.Namespace) -> int:
     print(header)
     for r in rows:
         print(
-            f"{r['method']:>12} | {r['shots']:>5} | {r['accuracy']:.3f} ± {r['ci95']:.3f}   | "
+            f"{r['method']:>12} | {r['shots']:>5} | {r['value']:.3f} ± {r['ci95']:.3f}   | "
             f"{r['iterations']:>10} | {r['train_seconds']:>7.1f} | "
             f"{r['test_ms_per_episode']:>10.1f} | {r['train_peak_mib']:.1f} / {r['test_peak_mib']:.1f}"
         )
@@ -171,19 +170,26 @@ def _glyphs(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(rows, indent=2))
         print(f"wrote {args.json}")
     if args.figure:
-        _save_glyph_figure(args.figure, rows, methods, args.shots)
+        _save_glyph_figure(args.figure, per_episode, methods, args.shots)
         print(f"wrote {args.figure}")
     return 0
 
 
-def _save_glyph_figure(path: str, rows: list[dict], methods: Sequence[str], shots: Sequence[int]) -> None:
+def _save_glyph_figure(
+    path: str,
+    per_episode: Mapping[tuple[str, int], torch.Tensor],
+    methods: Sequence[str],
+    shots: Sequence[int],
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
+    from .evaluation import mean_ci
     from .plotting import plot_accuracy_bars, use_book_style
 
     use_book_style()
-    plot_accuracy_bars(rows, methods, shots).savefig(path)
+    accuracy = {k: {m: mean_ci(per_episode[(m, k)]) for m in methods} for k in shots}
+    plot_accuracy_bars(accuracy).savefig(path)
 
 
 def _claims(args: argparse.Namespace) -> int:

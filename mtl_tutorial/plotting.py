@@ -10,8 +10,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ._checks import check_int
-from .learner import Learner
-from .tasks import Episode, SinusoidTasks
+from .evaluation import MeanCI
+from .tasks import Episode
 
 # Colour-blind-safe palette (Okabe & Ito); each method keeps its colour across chapters.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -60,28 +60,31 @@ def color_of(method: str, index: int = 0) -> str:
 
 
 def plot_sinusoid_fits(
-    tasks: SinusoidTasks,
-    episode: Episode,
-    learners: Mapping[str, Learner],
-    steps: Sequence[int] = (1, 10),
-    *,
-    num_points: int = 200,
+    task: Episode, curve: tuple[torch.Tensor, torch.Tensor], fits: Mapping[str, Mapping[int, torch.Tensor]]
 ) -> Figure:
-    """One panel per learner: the true function of the first task in ``episode``, its support
-    points, and the learner's fit after each number of adaptation steps in ``steps``."""
-    if not learners:
-        raise ValueError("learners must hold at least one learner, got none")
-    task = episode[0]
-    x, y_true = tasks.curve(task, num_points)
-    grid = x.view(1, -1, 1)
-    fig, axes = plt.subplots(1, len(learners), figsize=(3.6 * len(learners), 3.2), sharey=True, squeeze=False)
-    for i, (ax, (name, learner)) in enumerate(zip(axes[0], learners.items(), strict=True)):
-        ax.plot(x, y_true[0], color="black", lw=1.5)
-        for j, s in enumerate(steps):
-            adapted = learner.adapt(task, steps=s)
-            with torch.no_grad():
-                fit = learner.predict(adapted, grid).cpu().view(-1)
-            style = "-" if j == len(steps) - 1 else "--"
+    """One panel per learner: a task's true function, its support points, and the learner's fit
+    after each number of adaptation steps.
+
+    Args:
+        task: the task (an episode of one task); its support points are drawn.
+        curve: ``(x, y)``, the true function on a grid, both of shape ``(points,)``
+            (:meth:`~mtl_tutorial.tasks.SinusoidTasks.curve`, its ``y`` of the one task).
+        fits: ``{name: {steps: predictions at x}}``, as
+            :func:`~mtl_tutorial.evaluation.fits_after_steps` returns them; the last step count of
+            each learner is drawn solid, the others dashed.
+    """
+    if not fits:
+        raise ValueError("fits must hold the fits of at least one learner, got none")
+    x, y_true = curve
+    steps = list(next(iter(fits.values())))
+    fig, axes = plt.subplots(1, len(fits), figsize=(3.6 * len(fits), 3.2), sharey=True, squeeze=False)
+    for i, (ax, (name, by_steps)) in enumerate(zip(axes[0], fits.items(), strict=True)):
+        ax.plot(x, y_true, color="black", lw=1.5)
+        for j, (s, fit) in enumerate(by_steps.items()):
+            if fit.shape != x.shape:
+                raise ValueError(f"fits[{name!r}][{s}] must have the shape {tuple(x.shape)} of x, "
+                                 f"got {tuple(fit.shape)}")  # fmt: skip
+            style = "-" if j == len(by_steps) - 1 else "--"
             ax.plot(x, fit, style, color=color_of(name, i), lw=2)
         ax.scatter(
             task.support_x.view(-1), task.support_y.view(-1), color="black", zorder=3, s=30, marker="^"
@@ -255,32 +258,31 @@ def plot_image_episode(
     return fig
 
 
-def plot_accuracy_bars(rows: Sequence[Mapping], methods: Sequence[str], shots: Sequence[int]) -> Figure:
+def plot_accuracy_bars(accuracy: Mapping[int, Mapping[str, MeanCI]]) -> Figure:
     """Horizontal bars of query accuracy with 95% intervals, one panel per number of shots.
 
-    ``rows`` are the rows of :func:`~mtl_tutorial.experiments.glyphs.compare_glyphs` (keys
-    ``method``, ``shots``, ``accuracy``, ``ci95``); ``methods`` sets the order of the bars.
+    ``accuracy`` maps a number of shots to ``{method: mean_ci(per-episode accuracies)}``; the
+    first panel's order of methods sets the order of the bars in every panel.
     """
-    if not methods or not shots:
-        raise ValueError(f"need at least one method and one number of shots, got {methods!r} and {shots!r}")
-    fig, axes = plt.subplots(1, len(shots), figsize=(5 * len(shots), 0.45 * len(methods) + 1.6),
+    if not accuracy or not all(accuracy.values()):
+        raise ValueError(f"need at least one number of shots, each with a method, got {dict(accuracy)!r}")
+    methods = list(next(iter(accuracy.values())))
+    fig, axes = plt.subplots(1, len(accuracy), figsize=(5 * len(accuracy), 0.45 * len(methods) + 1.6),
                              sharey=True, squeeze=False)  # fmt: skip
-    for ax, k in zip(axes[0], shots, strict=True):
-        mine = []
-        for m in methods:
-            row = next((r for r in rows if r["method"] == m and r["shots"] == k), None)
-            if row is None:
-                raise ValueError(f"no row for method {m!r} with {k} shots")
-            mine.append(row)
+    for ax, (k, by_method) in zip(axes[0], accuracy.items(), strict=True):
+        missing = [m for m in methods if m not in by_method]
+        if missing:
+            raise ValueError(f"no accuracy for methods {missing} with {k} shots")
+        mine = [by_method[m] for m in methods]
         ax.barh(
             range(len(mine)),
-            [r["accuracy"] for r in mine],
-            xerr=[r["ci95"] for r in mine],
+            [a.mean for a in mine],
+            xerr=[a.ci95 for a in mine],
             color=[color_of(m, i) for i, m in enumerate(methods)],
             capsize=3,
         )
         ax.set(title=f"{k}-shot", xlabel="query accuracy (95% CI)", xlim=(0, 1))
-        ax.set_yticks(range(len(mine)), [r["method"] for r in mine])
+        ax.set_yticks(range(len(mine)), methods)
         ax.invert_yaxis()  # first method on top, as in the table
     fig.tight_layout()
     return fig

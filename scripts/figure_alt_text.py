@@ -17,7 +17,7 @@ ALT = {
     ("01_background", 'title="Four tasks, and the K = 5 points'):
         "Four sinusoid curves with different amplitudes and phases, each with the five points a "
         "learner sees.",
-    ("01_background", "fig = plot_sinusoid_fits(test_tasks, test_set[typical]"):
+    ("01_background", "fig = plot_sinusoid_fits(task, (x, y[0]), fits_after_steps(learners"):
         "Fits to one test sinusoid after 1 and 10 gradient steps from scratch, from a pretrained network "
         "and from MAML's initialisation, beside the true curve.",
     ("01_background", 'label="pretraining: MSE of one network on all tasks"'):
@@ -43,7 +43,7 @@ ALT = {
     ("04_code", "fig = plot_sinusoid_fits("):
         "Fits to a typical test sinusoid after one step, from scratch and from Meta-SGD's learned "
         "initialisation and step sizes, beside the true curve.",
-    ("04_images", "fig = plot_accuracy_bars(rows, METHODS"):
+    ("04_images", "fig = plot_accuracy_bars("):
         "Horizontal bars of 5-way glyph accuracy with 95% intervals for each method, at 1 and 5 shots.",
     ("05_trends_meta", 'ax.axhline(THRESHOLD[s], color="0.4"'):
         "Query MSE against seconds of training for MAML and its cheaper variants, after 1 and after 10 "

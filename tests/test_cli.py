@@ -31,8 +31,9 @@ def test_reproduce_sinusoid_writes_one_row_per_method_and_step_count(tmp_path, c
         (m, s) for m in ("pretrained", "film", "scratch") for s in (1, 5, 10)
     ]
     for row in rows:
-        assert {"method", "shots", "steps", "mse", "ci95", "median", "diverged", "compiled"} <= set(row)
-        assert row["shots"] == 5 and row["mse"] > 0 and row["ci95"] > 0 and row["median"] > 0
+        fields = {"method", "shots", "steps", "metric", "value", "ci95", "median", "diverged", "compiled"}
+        assert fields <= set(row)
+        assert row["shots"] == 5 and row["value"] > 0 and row["ci95"] > 0 and row["median"] > 0
         assert row["diverged"] == 0 and row["compiled"] is False
     environment = report["environment"]
     assert environment["torch"] == torch.__version__ and environment["threads"] == torch.get_num_threads()
@@ -133,7 +134,8 @@ def test_compare_glyphs_writes_the_table_rows(tmp_path, capsys, monkeypatch):
     keys = {
         "method",
         "shots",
-        "accuracy",
+        "metric",
+        "value",
         "ci95",
         "train_seconds",
         "test_ms_per_episode",
@@ -141,7 +143,7 @@ def test_compare_glyphs_writes_the_table_rows(tmp_path, capsys, monkeypatch):
         "test_peak_mib",
     }
     for row in rows:
-        assert keys <= set(row) and 0 <= row["accuracy"] <= 1 and row["test_peak_mib"] > 0
+        assert keys <= set(row) and 0 <= row["value"] <= 1 and row["test_peak_mib"] > 0
     printed = capsys.readouterr().out
     assert "whole comparison" in printed and "Paired on identical episodes" in printed
 

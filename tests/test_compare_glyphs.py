@@ -33,7 +33,7 @@ def test_fixed_iterations_give_identical_results_twice():
     (rows_a, per_a), (rows_b, per_b) = runs
     for key in per_a:
         assert torch.equal(per_a[key], per_b[key])
-    assert [r["accuracy"] for r in rows_a] == [r["accuracy"] for r in rows_b]
+    assert [r["value"] for r in rows_a] == [r["value"] for r in rows_b]
     assert [r["train_flops"] for r in rows_a] == [r["train_flops"] for r in rows_b]
     assert all(r["train_flops"] > 0 and r["test_flops_per_episode"] > 0 for r in rows_a)
     # measured seconds are reported beside the FLOPs, never compared (a fast machine rounds two
@@ -85,7 +85,7 @@ def test_glyph_comparison_is_compare_glyphs_with_json_arguments_and_survives_the
     )
     assert len(cache_entries(tmp_path)) == 1
     for result in (computed, read):
-        assert [r["accuracy"] for r in result["rows"]] == [r["accuracy"] for r in rows]
+        assert [r["value"] for r in result["rows"]] == [r["value"] for r in rows]
         assert set(result["per_episode"]) == set(per_episode) == {("protonet", 1), ("centroid", 1)}
         assert all(torch.equal(result["per_episode"][key], per_episode[key]) for key in per_episode)
         assert len(result["log"]) == 2 and result["log"][0].startswith("1-shot")

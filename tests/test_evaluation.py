@@ -18,6 +18,7 @@ from mtl_tutorial import (
     paired_difference,
     query_mse,
     results_table,
+    summarise,
 )
 from mtl_tutorial.evaluation import diverged_tasks, episode_accuracy, query_accuracy
 from mtl_tutorial.tasks import FewShotTasks, ImageClasses
@@ -173,3 +174,23 @@ def test_diverged_tasks_counts_blow_ups_that_stay_finite():
     assert diverged_tasks(torch.tensor([50.0, 3.0, 4.0, 5.0]), small).tolist() == [True, False, False, False]
     with pytest.raises(ValueError, match="must end with the tasks"):
         diverged_tasks(after[:3], before)
+
+
+def test_summarise_gives_no_mean_where_a_task_diverged_by_the_package_rule():
+    before = torch.tensor([1.0, 1.0, 1.0, 1.0])
+    blown = torch.tensor([0.5, 0.4, 50.0, 0.3])  # finite, but 50x its error before adapting
+    assert summarise(blown).mean is not None  # no `before`: only infinities and NaN count
+    summary = summarise(blown, before)
+    assert summary.mean is None and summary.diverged == 1 and summary.tasks == 4
+    assert summary.text() == "1 of 4 diverged (median 0.400)"
+    assert summary.fields() == {"value": None, "ci95": None, "median": 0.4, "diverged": 1, "tasks": 4}
+
+
+def test_summarise_counts_nan_as_the_worst_task_and_keeps_json_free_of_infinity():
+    summary = summarise(torch.tensor([float("nan"), float("inf"), 1.0]))
+    assert summary.diverged == 2 and summary.median == float("inf")
+    assert summary.fields()["median"] is None
+    calm = summarise(torch.tensor([0.5, 1.0]))
+    assert calm.text(".1%") == f"75.0% ± {calm.mean.ci95:.1%}" and calm.fields()["diverged"] == 0
+    with pytest.raises(ValueError, match="1-D with at least 2 tasks"):
+        summarise(torch.tensor([1.0]))

@@ -10,12 +10,22 @@ from .cost import (
     training_step_cost,
 )
 from .memory import peak_tensor_memory
-from .scoring import episode_accuracy, query_accuracy, query_mse, results_table
-from .stats import MeanCI, count_diverged, diverged_tasks, fraction_better, mean_ci, paired_difference
+from .scoring import episode_accuracy, fits_after_steps, query_accuracy, query_mse, results_table
+from .stats import (
+    MeanCI,
+    ScoreSummary,
+    count_diverged,
+    diverged_tasks,
+    fraction_better,
+    mean_ci,
+    paired_difference,
+    summarise,
+)
 
 __all__ = [
     "AdaptationCost",
     "MeanCI",
+    "ScoreSummary",
     "StepCost",
     "adaptation_cost",
     "count_diverged",
@@ -23,6 +33,7 @@ __all__ = [
     "cpu_ms_per_task",
     "diverged_tasks",
     "episode_accuracy",
+    "fits_after_steps",
     "fraction_better",
     "mean_ci",
     "paired_difference",
@@ -30,6 +41,7 @@ __all__ = [
     "query_accuracy",
     "query_mse",
     "results_table",
+    "summarise",
     "sampled_training_step_cost",
     "training_step_cost",
 ]

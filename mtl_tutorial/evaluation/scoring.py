@@ -11,7 +11,7 @@ from torch import Tensor
 from .._checks import check_int
 from ..learner import Learner, check_ways
 from ..tasks import Episode, EpisodeIndices, FewShotTasks
-from .stats import count_diverged, mean_ci
+from .stats import summarise
 
 
 def adapt_for_scoring(learner: Learner, episodes: Episode, steps: int | None):
@@ -21,6 +21,36 @@ def adapt_for_scoring(learner: Learner, episodes: Episode, steps: int | None):
     quiet = torch.no_grad() if learner.adapts_without_autograd else contextlib.nullcontext()
     with quiet:
         return learner.adapt(episodes, steps=steps)
+
+
+def fits_after_steps(
+    learners: Mapping[str, Learner], task: Episode, x: Tensor, steps: Sequence[int] = (1, 10)
+) -> dict[str, dict[int, Tensor]]:
+    """Each learner's predictions at the inputs ``x`` after adapting to ``task``'s support set with
+    each number of steps in ``steps`` (default ``(1, 10)``): what a fit plot draws.
+
+    Args:
+        learners: name -> learner.
+        task: one task (an :class:`~mtl_tutorial.tasks.Episode` with a single task).
+        x: inputs, shape ``(points,)`` for one input feature or ``(points, features)``.
+
+    Returns:
+        ``{name: {steps: predictions}}``, predictions of shape ``(points,)`` for one output (else
+        ``(points, outputs)``), on the CPU.
+    """
+    if task.num_tasks != 1:
+        raise ValueError(f"task must hold one task, got an episode of {task.num_tasks}")
+    if not steps:
+        raise ValueError("steps must list at least one number of adaptation steps, got none")
+    grid = x.reshape(1, x.shape[0], -1).to(task.support_x)
+    fits: dict[str, dict[int, Tensor]] = {}
+    for name, learner in learners.items():
+        fits[name] = {}
+        for s in steps:
+            adapted = adapt_for_scoring(learner, task, check_int("steps entry", s, minimum=0))
+            with torch.no_grad():
+                fits[name][s] = learner.predict(adapted, grid).cpu().reshape(x.shape[0], -1).squeeze(-1)
+    return fits
 
 
 def query_mse(learner: Learner, episodes: Episode, steps: Sequence[int] = (0, 1, 10)) -> Tensor:
@@ -109,12 +139,5 @@ def results_table(results: Mapping[str, Tensor], steps: Sequence[int | str]) -> 
             raise ValueError(
                 f"results[{name!r}] has {values.shape[0]} rows but steps has {len(steps)} entries"
             )
-        lines.append(f"| {name} | " + " | ".join(_cell(row) for row in values) + " |")
+        lines.append(f"| {name} | " + " | ".join(summarise(row).text() for row in values) + " |")
     return "\n".join(lines)
-
-
-def _cell(values: Tensor) -> str:
-    diverged = count_diverged(values)
-    if diverged == 0:
-        return str(mean_ci(values))
-    return f"{diverged} of {values.numel()} diverged (median {values.nanmedian().item():.3f})"

@@ -101,3 +101,52 @@ def diverged_tasks(after: Tensor, before: Tensor, factor: float = 10.0) -> Tenso
         )
     typical = before.median(dim=-1, keepdim=True).values if before.dim() else before
     return ~torch.isfinite(after) | (after > factor * torch.maximum(before, typical))
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    """Per-task scores summarised the one way the package reports them.
+
+    ``mean`` (with its 95% interval) is ``None`` where some task diverged: one blown-up task
+    makes a mean meaningless, so the count of diverged tasks and the median speak instead.
+    ``median`` counts a NaN task as the worst (infinite).
+    """
+
+    mean: MeanCI | None
+    median: float
+    diverged: int
+    tasks: int
+
+    def text(self, spec: str = ".3f") -> str:
+        """``"mean ± ci95"``, or ``"k of n diverged (median m)"``, numbers in format ``spec``."""
+        if self.mean is None:
+            return f"{self.diverged} of {self.tasks} diverged (median {self.median:{spec}})"
+        return f"{self.mean.mean:{spec}} ± {self.mean.ci95:{spec}}"
+
+    def fields(self, digits: int = 4) -> dict[str, float | int | None]:
+        """JSON-ready ``{value, ci95, median, diverged, tasks}`` (``None`` for what is undefined)."""
+        return {
+            "value": None if self.mean is None else round(self.mean.mean, digits),
+            "ci95": None if self.mean is None else round(self.mean.ci95, digits),
+            "median": round(self.median, digits) if math.isfinite(self.median) else None,
+            "diverged": self.diverged,
+            "tasks": self.tasks,
+        }
+
+
+def summarise(values: Tensor, before: Tensor | None = None) -> ScoreSummary:
+    """Summarise one score per task (see :class:`ScoreSummary`).
+
+    Args:
+        values: one loss or accuracy per task, shape ``(tasks,)``.
+        before: each task's error before adapting; where given, a task counts as diverged by
+            :func:`diverged_tasks` (a finite error can have blown up too), else only where its
+            value is infinite or NaN (default ``None``; accuracies never diverge).
+    """
+    values = torch.as_tensor(values).double()
+    if values.dim() != 1 or values.numel() < 2:
+        raise ValueError(f"values must be 1-D with at least 2 tasks, got shape {tuple(values.shape)}")
+    blown = ~torch.isfinite(values) if before is None else diverged_tasks(values, before)
+    diverged = int(blown.sum())
+    median = torch.nan_to_num(values, nan=math.inf, posinf=math.inf).median().item()
+    return ScoreSummary(mean_ci(values) if diverged == 0 else None, median, diverged, values.numel())

@@ -28,8 +28,8 @@ from ..evaluation import (
     adaptation_cost,
     cpu_ms_per_task,
     episode_accuracy,
-    mean_ci,
     sampled_training_step_cost,
+    summarise,
 )
 from ..learner import Learner
 from ..recipes import cached_call, trained
@@ -120,8 +120,9 @@ def compare_glyphs(
     not on how fast or busy the machine is; the rows still report the CPU-seconds each training
     took, and the ``iterations`` it ran.
 
-    Each row holds ``method``, ``shots``, ``accuracy`` and ``ci95``; ``train_flops`` (FLOPs of one
-    training iteration × the iterations run; for a transfer method, those of the pretraining it
+    Each row holds ``method``, ``shots``, ``metric`` (``"accuracy"``), the mean ``value`` with its
+    ``ci95`` and the rest of :meth:`~mtl_tutorial.evaluation.ScoreSummary.fields`; ``train_flops`` (FLOPs
+    of one training iteration × the iterations run; for a transfer method, those of the pretraining it
     shares) and ``test_flops_per_episode``, which are the same on every machine; ``train_seconds``
     (CPU-seconds) and ``test_ms_per_episode`` (CPU-milliseconds), as measured in this run, for display;
     and ``train_peak_mib`` and ``test_peak_mib``.
@@ -179,18 +180,17 @@ def compare_glyphs(
                 train_peak = pretraining_step.peak_mib
             accuracy, ms, adaptation = _evaluate(learner, test, budget, episodes)
             test_flops = adaptation.flops_per_task
-            summary = mean_ci(accuracy)
+            summary = summarise(accuracy)
             per_episode[(method, k)] = accuracy
             rows.append({
-                "method": method, "shots": k,
-                "accuracy": round(summary.mean, 4), "ci95": round(summary.ci95, 4),
+                "method": method, "shots": k, "metric": "accuracy", **summary.fields(),
                 "iterations": train_iterations,
                 "train_flops": int(train_flops), "test_flops_per_episode": int(test_flops),
                 "train_seconds": round(train_seconds, 1), "test_ms_per_episode": round(ms, 1),
                 "train_peak_mib": round(train_peak, 1),
                 "test_peak_mib": round(adaptation.peak_mib, 1),
             })  # fmt: skip
-            log(f"{k}-shot {method:>12}: {summary.mean:.3f} ± {summary.ci95:.3f}  "
+            log(f"{k}-shot {method:>12}: {summary.text()}  "
                 f"(train {train_flops / 1e9:,.0f} GFLOPs, {train_seconds:.0f} CPU-s; "
                 f"test {test_flops / 1e6:,.0f} MFLOPs, {ms:.0f} ms/episode)")  # fmt: skip
     return rows, per_episode

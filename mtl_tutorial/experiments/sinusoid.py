@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -11,7 +10,7 @@ from typing import Any
 import torch
 
 from .._checks import check_int
-from ..evaluation import diverged_tasks, mean_ci, query_mse
+from ..evaluation import query_mse, summarise
 from ..evaluation.sharpness import learner_sharpness
 from ..learner import GradientLearner, Learner
 from ..registry import sinusoid_learner
@@ -151,18 +150,18 @@ def reproduce_sinusoid(
     floating-point rounding.
 
     Returns:
-        The rows ``{method, test_seed, shots, steps, mse, ci95, median, diverged, compiled, sharpness_median,
-        above_limit, limit, train_seconds, iterations}``: ``sharpness_median`` is the median over
-        the test tasks of the largest support-loss Hessian eigenvalue at the start of fine-tuning
-        and ``above_limit`` the number of tasks where it exceeds ``limit``, ``2 / α`` for the
-        learner's fine-tuning step ``α`` (all three ``None`` for learners without one scalar step
-        size); ``diverged`` counts the tasks fine-tuning blew up on (an
-        error infinite, NaN or ten times the error before adapting, its own and the median
-        task's; see :func:`~mtl_tutorial.evaluation.diverged_tasks`);
-        ``mse`` and ``ci95`` are ``None`` when an error is infinite or NaN; ``median``, the (lower)
-        median over all tasks, diverged ones included, is ``None`` only if half of them diverged;
-        and, per method, the per-task MSE tensor of shape ``(len(steps), test_tasks)`` on the
-        tasks of ``test_seed``.
+        The rows ``{method, test_seed, shots, steps, metric ("mse"), value, ci95, median, diverged, tasks,
+        compiled, sharpness_median, above_limit, limit, train_seconds, iterations}`` (``value`` …
+        ``tasks``: :meth:`~mtl_tutorial.evaluation.ScoreSummary.fields`): ``sharpness_median`` is the
+        median over the test tasks of the largest support-loss Hessian eigenvalue at the start of
+        fine-tuning and ``above_limit`` the number of tasks where it exceeds ``limit``, ``2 / α`` for the
+        learner's fine-tuning step ``α`` (all three ``None`` for learners without one scalar step size);
+        ``diverged`` counts the tasks fine-tuning blew up on (an error infinite, NaN or ten times the
+        error before adapting, its own and the median task's; see
+        :func:`~mtl_tutorial.evaluation.diverged_tasks`); ``value`` (the mean MSE) and ``ci95`` are
+        ``None`` when a task diverged; ``median``, the (lower) median over all tasks, diverged ones
+        included, is ``None`` only if half of them diverged; and, per method, the per-task MSE tensor of
+        shape ``(len(steps), test_tasks)`` on the tasks of ``test_seed``.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -204,17 +203,9 @@ def _score_rows(
     limit = 2 / learner.adapt_lr if sharp is not None else None
     rows = []
     for s, values in zip(steps, scores[1:], strict=True):
-        # a task whose fine-tuning diverged can have an infinite error (no mean then) or a
-        # finite one that swamps the mean: the row counts them, and gives the median too
-        summary = mean_ci(values) if torch.isfinite(values).all() else None
-        finite_or_inf = torch.nan_to_num(values.double(), nan=float("inf"), posinf=float("inf"))
         rows.append({
             "method": fields["method"], "test_seed": fields["test_seed"], "shots": fields["shots"],
-            "steps": s,
-            "mse": round(summary.mean, 4) if summary else None,
-            "ci95": round(summary.ci95, 4) if summary else None,
-            "median": _round_or_none(finite_or_inf.median().item()),
-            "diverged": int(diverged_tasks(values, before).sum()),
+            "steps": s, "metric": "mse", **summarise(values, before).fields(),
             "compiled": fields["compiled"],
             "sharpness_median": None if sharp is None else round(sharp.median().item(), 2),
             "above_limit": None if sharp is None else int((sharp > limit).sum()),
@@ -224,7 +215,3 @@ def _score_rows(
         })  # fmt: skip
     return rows
 
-
-def _round_or_none(value: float) -> float | None:
-    """``value`` to 4 decimals, or ``None`` if infinite (JSON has no infinity)."""
-    return round(value, 4) if math.isfinite(value) else None

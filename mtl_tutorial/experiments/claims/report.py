@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ...evaluation import MeanCI, mean_ci
+from ...evaluation import MeanCI, summarise
 from .results import ClaimResults
 from .verdicts import Change, advantage, change_in_advantage, crossings, margin, side
 
@@ -135,16 +135,6 @@ def overall_side(results: ClaimResults, claim: str, meta: str, transfer: str) ->
     return {x: side(a, results.metric) for x, a in results.advantages(claim, meta, transfer).items()}
 
 
-def _cell(results: ClaimResults, values: torch.Tensor) -> str:
-    diverged = int((~torch.isfinite(values)).sum())
-    if diverged:
-        return f"{diverged} diverged; median {values.nanmedian().item():.3g}"
-    summary = mean_ci(values)
-    if results.metric == "accuracy":
-        return f"{summary.mean:.1%} ± {summary.ci95:.1%}"
-    return f"{summary.mean:.3g} ± {summary.ci95:.2g}"
-
-
 def claim_table(results: ClaimResults, claim: str) -> str:
     """A Markdown table of ``claim``: each method's score (mean ± 95% interval) at every x, and the
     advantage of each meta method over each transfer method."""
@@ -157,7 +147,8 @@ def claim_table(results: ClaimResults, claim: str) -> str:
     for x in results.xs(claim):
         label = results.labels.get((claim, x))
         cells = [f"{x:g}" + (f" ({label})" if label else "")]
-        cells += [_cell(results, results.scores[(claim, m, x)]) for m in methods]
+        spec = ".1%" if results.metric == "accuracy" else ".3g"
+        cells += [summarise(results.scores[(claim, m, x)]).text(spec) for m in methods]
         for m, t in pairs:
             a = advantage(results.scores[(claim, m, x)], results.scores[(claim, t, x)], results.metric)
             cells.append(_describe(results, a).replace("wins ", "").replace(" of tasks", ""))

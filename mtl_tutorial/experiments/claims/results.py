@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from ...evaluation import MeanCI, count_diverged, mean_ci
+from ...evaluation import MeanCI, summarise
 from ..trends import TrainingCurve
 from .verdicts import advantage
 
@@ -52,11 +52,7 @@ class ClaimResults:
 
     def summary(self, claim: str, method: str) -> dict[float, MeanCI | None]:
         """Mean score with 95% interval at each x (``None`` where some task diverged)."""
-        out = {}
-        for x in self.xs(claim):
-            values = self.scores[(claim, method, x)]
-            out[x] = mean_ci(values) if count_diverged(values) == 0 else None
-        return out
+        return {x: summarise(self.scores[(claim, method, x)]).mean for x in self.xs(claim)}
 
     def advantages(self, claim: str, meta: str, transfer: str) -> dict[float, MeanCI]:
         """Advantage of ``meta`` over ``transfer`` at each x (see :func:`.verdicts.advantage`)."""
@@ -70,15 +66,9 @@ class ClaimResults:
         each meta method over each transfer method."""
         for method, values in by_method.items():
             self.scores[(claim, method, x)] = values
-            diverged = count_diverged(values)
-            summary = mean_ci(values) if diverged == 0 else None
             self.rows.append({
                 "claim": claim, "benchmark": self.benchmark, "method": method, "x": x,
-                "metric": self.metric,
-                "value": round(summary.mean, 4) if summary else None,
-                "ci95": round(summary.ci95, 4) if summary else None,
-                "diverged": diverged, "median": round(torch.as_tensor(values).nanmedian().item(), 4),
-                "tasks": len(values), **extra,
+                "metric": self.metric, **summarise(values).fields(), **extra,
             })  # fmt: skip
         for meta in self.meta:
             for transfer in self.transfer:
@@ -149,13 +139,10 @@ class ClaimResults:
         curve = self.curves[method]
         checkpoints = zip(curve.iterations, curve.cpu_seconds, self.spent(method), curve.scores, strict=True)
         for iteration, cpu, flops, scores in checkpoints:
-            finite = bool(torch.isfinite(scores).all())
-            summary = mean_ci(scores) if finite else None
             self.rows.append({
                 "claim": "cost", "benchmark": self.benchmark, "method": method, "x": iteration,
-                "metric": f"validation_{self.metric}", "value": round(summary.mean, 4) if summary else None,
-                "ci95": round(summary.ci95, 4) if summary else None, "cpu_seconds": round(cpu, 3),
-                "gflops": round(flops / 1e9, 3),
+                "metric": f"validation_{self.metric}", **summarise(scores).fields(),
+                "cpu_seconds": round(cpu, 3), "gflops": round(flops / 1e9, 3),
             })  # fmt: skip
         for metric, value in measures.items():
             self.rows.append({
