@@ -6,6 +6,8 @@ mtl-tutorial reproduce sinusoid --json results.json
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import sys
@@ -418,19 +420,22 @@ def build_parser() -> argparse.ArgumentParser:
 def help_text(argv: Sequence[str], width: int = 80) -> str:
     """What ``mtl-tutorial ARGV --help`` prints in a terminal ``width`` columns wide (the book's
     pages show it; a test keeps them current)."""
-    parser = build_parser()
     previous = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = str(width)  # argparse wraps to the terminal's width
-    try:
-        for name in argv:  # walk down to the subcommand's parser
-            actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-            parser = actions[0].choices[name]
-        return parser.format_help()
+    shown, errors = io.StringIO(), io.StringIO()
+    try:  # ask argparse itself, as a user would: --help prints and exits
+        with contextlib.redirect_stdout(shown), contextlib.redirect_stderr(errors):
+            build_parser().parse_args([*argv, "--help"])
+    except SystemExit as stop:
+        if stop.code != 0:
+            command = " ".join(["mtl-tutorial", *argv])
+            raise ValueError(f"no help for {command}: {errors.getvalue().strip()}") from None
     finally:
         if previous is None:
             del os.environ["COLUMNS"]
         else:
             os.environ["COLUMNS"] = previous
+    return shown.getvalue()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mtl_tutorial import MAML, MLP, MetaSGD, SinusoidTasks
-from mtl_tutorial.cli import main
+from mtl_tutorial.cli import help_text, main
 from mtl_tutorial.experiments import SinusoidBudget, reproduce_sinusoid
 from mtl_tutorial.experiments.sinusoid import SETUPS, reproduction_learner, training_tasks
 from mtl_tutorial.tasks import load_glyphs
@@ -155,3 +155,12 @@ def test_the_full_scale_page_shows_the_current_help():
     text = page.read_text()
     assert len(script["HELP_BLOCK"].findall(text)) >= 5  # top level and four commands
     assert script["refreshed"](text) == text, "run: python scripts/refresh_cli_help.py"
+
+
+def test_help_text_is_what_help_prints_and_refuses_an_unknown_command(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    with pytest.raises(SystemExit):
+        main(["claims", "--help"])
+    assert help_text(["claims"], width=80) == capsys.readouterr().out
+    with pytest.raises(ValueError, match="(?s)no help for mtl-tutorial nonsense: .*invalid choice"):
+        help_text(["nonsense"])
