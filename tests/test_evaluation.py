@@ -20,7 +20,7 @@ from mtl_tutorial import (
     results_table,
     summarise,
 )
-from mtl_tutorial.evaluation import diverged_tasks, episode_accuracy, query_accuracy
+from mtl_tutorial.evaluation import diverged_tasks, episode_accuracy, fastest_seconds, query_accuracy
 from mtl_tutorial.tasks import FewShotTasks, ImageClasses
 
 
@@ -194,3 +194,14 @@ def test_summarise_counts_nan_as_the_worst_task_and_keeps_json_free_of_infinity(
     assert calm.text(".1%") == f"75.0% ± {calm.mean.ci95:.1%}" and calm.fields()["diverged"] == 0
     with pytest.raises(ValueError, match="1-D with at least 2 tasks"):
         summarise(torch.tensor([1.0]))
+
+
+def test_fastest_seconds_times_runs_in_turn_after_an_untimed_warm_up():
+    calls = []
+    runs = {name: (lambda r, name=name: calls.append((name, r))) for name in ("a", "b")}
+    seconds = fastest_seconds(runs, 2)
+    # round 0 warms up (not timed); then the runs alternate, so load hits both alike
+    assert calls == [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("a", 2), ("b", 2)]
+    assert set(seconds) == {"a", "b"} and all(0 <= s < float("inf") for s in seconds.values())
+    with pytest.raises(ValueError, match="repeats must be at least 1, got 0"):
+        fastest_seconds({"a": lambda r: None}, 0)

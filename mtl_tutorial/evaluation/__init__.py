@@ -6,6 +6,7 @@ from .cost import (
     StepCost,
     adaptation_cost,
     cpu_ms_per_task,
+    fastest_seconds,
     sampled_training_step_cost,
     training_step_cost,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "cpu_ms_per_task",
     "diverged_tasks",
     "episode_accuracy",
+    "fastest_seconds",
     "fits_after_steps",
     "fraction_better",
     "mean_ci",

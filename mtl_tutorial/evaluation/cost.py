@@ -11,8 +11,9 @@ and is for display only.
 from __future__ import annotations
 
 import copy
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -98,6 +99,26 @@ def adaptation_cost(learner: Any, episodes: Episode, *, steps: int | None = None
     flops = count_flops(lambda: adapt_and_predict(episodes)) / len(episodes)
     peak = peak_tensor_memory(lambda: adapt_and_predict(episodes[:1]))
     return AdaptationCost(flops, peak, learner.adapted_parameters(ways))
+
+
+def fastest_seconds(runs: Mapping[str, Callable[[int], object]], repeats: int) -> dict[str, float]:
+    """The fastest wall time of each run, in seconds, over ``repeats`` timings (for display).
+
+    The runs take turns, one round after another, after one untimed warm-up round (caches, lazy
+    initialisation), so that load from other processes slows all of them alike; the fastest
+    timing is the one least disturbed. Each run is called with the round's number (0 for the
+    warm-up), for runs that should see new data each round.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    best = {name: math.inf for name in runs}
+    for repeat in range(repeats + 1):
+        for name, run in runs.items():
+            began = time.perf_counter()
+            run(repeat)
+            if repeat > 0:
+                best[name] = min(best[name], time.perf_counter() - began)
+    return best
 
 
 def cpu_ms_per_task(run: Callable[[], T], tasks: int) -> tuple[T, float]:

@@ -35,7 +35,7 @@ import torch
 from torch import Tensor
 
 from .._checks import check_int
-from ..evaluation import count_flops, peak_tensor_memory, query_mse
+from ..evaluation import count_flops, fastest_seconds, peak_tensor_memory, query_mse
 from ..learner import Learner
 from ..meta import MAML
 from ..models import MLP
@@ -237,16 +237,15 @@ def seconds_per_iteration(
         raise ValueError("learners must hold at least one learner, got none")
     sizes = dict(meta_batch_sizes or {})
     copies = {name: copy.deepcopy(learner) for name, learner in learners.items()}
-    best = {name: float("inf") for name in copies}
-    for repeat in range(repeats + 1):
-        for name, learner in copies.items():
-            kwargs = {"meta_batch_size": sizes[name]} if name in sizes else {}
-            began = time.perf_counter()
-            learner.fit(tasks, iterations=iterations, seed=seed + repeat, progress=False, **kwargs)
-            elapsed = (time.perf_counter() - began) / iterations
-            if repeat > 0:  # the first round warms up caches and lazy initialisation
-                best[name] = min(best[name], elapsed)
-    return best
+
+    def training_run(name: str) -> Callable[[int], object]:
+        kwargs = {"meta_batch_size": sizes[name]} if name in sizes else {}
+        return lambda repeat: copies[name].fit(
+            tasks, iterations=iterations, seed=seed + repeat, progress=False, **kwargs
+        )
+
+    best = fastest_seconds({name: training_run(name) for name in copies}, repeats)
+    return {name: seconds / iterations for name, seconds in best.items()}
 
 
 @dataclass(frozen=True)
@@ -312,16 +311,10 @@ def meta_gradient_cost(
         return meta_gradient
 
     orders = {"second-order": meta_gradient_of(False), "first-order": meta_gradient_of(True)}
-    times: dict[str, list[float]] = {name: [] for name in orders}
-    for repeat in range(repeats + 1):
-        for name, meta_gradient in orders.items():
-            began = time.perf_counter()
-            meta_gradient()
-            if repeat > 0:  # the first round is a warm-up
-                times[name].append(time.perf_counter() - began)
+    seconds = fastest_seconds({name: (lambda _, run=run: run()) for name, run in orders.items()}, repeats)
     return {
         name: MetaGradientCost(
-            seconds=min(times[name]),
+            seconds=seconds[name],
             peak_bytes=peak_tensor_memory(meta_gradient),
             flops=count_flops(meta_gradient),
         )
