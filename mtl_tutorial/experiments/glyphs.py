@@ -87,15 +87,16 @@ class GlyphBudget:
         return max(1, int(self.train_gflops * 1e9 // flops_per_iteration))
 
 
-def _evaluate(
-    learner: Learner, tasks: FewShotTasks, budget: GlyphBudget, episodes
+def score_with_cost(
+    learner: Learner, tasks: FewShotTasks, episodes, *, batch: int
 ) -> tuple[torch.Tensor, float, AdaptationCost]:
-    """Per-episode accuracy, test CPU-milliseconds per episode (this run) and the cost of one
-    adaptation (FLOPs counted on the first evaluation batch)."""
+    """Per-episode query accuracy on the fixed ``episodes`` (scored ``batch`` at a time), the
+    CPU-milliseconds per episode it took (this run, for display) and the cost of one adaptation
+    (:func:`~mtl_tutorial.evaluation.adaptation_cost`, counted on the first batch)."""
     accuracy, ms = cpu_ms_per_task(
-        lambda: episode_accuracy(learner, tasks, episodes, batch_size=budget.eval_batch)[0], len(episodes)
+        lambda: episode_accuracy(learner, tasks, episodes, batch_size=batch)[0], len(episodes)
     )
-    cost = adaptation_cost(learner, tasks.episode(episodes, slice(0, budget.eval_batch)), ways=budget.ways)
+    cost = adaptation_cost(learner, tasks.episode(episodes, slice(0, batch)), ways=tasks.ways)
     return accuracy, ms, cost
 
 
@@ -178,7 +179,7 @@ def compare_glyphs(
                 train_iterations = len(pretrained.losses)
                 train_flops = pretraining_step.flops * train_iterations
                 train_peak = pretraining_step.peak_mib
-            accuracy, ms, adaptation = _evaluate(learner, test, budget, episodes)
+            accuracy, ms, adaptation = score_with_cost(learner, test, episodes, batch=budget.eval_batch)
             test_flops = adaptation.flops_per_task
             summary = summarise(accuracy)
             per_episode[(method, k)] = accuracy
@@ -346,11 +347,8 @@ def transfer_scores(
     out: dict[str, dict[str, Any]] = {"accuracy": {}, "flops": {}, "seconds": {}, "parameters": {}}
     for name, spec in learners.items():
         learner, source = _transfer_variant(spec, pretrained, top, device)
-        out["accuracy"][name], ms = cpu_ms_per_task(
-            lambda: episode_accuracy(learner, tasks[source], fixed, batch_size=batch)[0], episodes  # noqa: B023
-        )
+        out["accuracy"][name], ms, cost = score_with_cost(learner, tasks[source], fixed, batch=batch)
         out["seconds"][name] = ms * episodes / 1000
-        cost = adaptation_cost(learner, tasks[source].episode(fixed, slice(0, batch)), ways=ways)
         out["flops"][name] = cost.flops_per_task
         if spec["learner"] != "protonet":
             out["parameters"][name] = cost.adapted_parameters
