@@ -203,5 +203,5 @@ def test_fastest_seconds_times_runs_in_turn_after_an_untimed_warm_up():
     # round 0 warms up (not timed); then the runs alternate, so load hits both alike
     assert calls == [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("a", 2), ("b", 2)]
     assert set(seconds) == {"a", "b"} and all(0 <= s < float("inf") for s in seconds.values())
-    with pytest.raises(ValueError, match="repeats must be at least 1, got 0"):
+    with pytest.raises(ValueError, match="repeats must be an integer >= 1, got 0"):
         fastest_seconds({"a": lambda r: None}, 0)

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from .._checks import check_int
 from ..tasks import Episode
 from .compute import FLOP_FORMULAS, count_flops
 from .memory import StorageTracker, peak_tensor_memory
@@ -109,8 +110,7 @@ def fastest_seconds(runs: Mapping[str, Callable[[int], object]], repeats: int) -
     timing is the one least disturbed. Each run is called with the round's number (0 for the
     warm-up), for runs that should see new data each round.
     """
-    if repeats < 1:
-        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    check_int("repeats", repeats, minimum=1)
     best = {name: math.inf for name in runs}
     for repeat in range(repeats + 1):
         for name, run in runs.items():

@@ -144,10 +144,10 @@ def claim_table(results: ClaimResults, claim: str) -> str:
     what = "wins" if results.metric == "mse" else "gain"
     header = [axis, *methods, *(f"{m} {what} vs {t}" for m, t in pairs)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    spec = ".1%" if results.metric == "accuracy" else ".3g"
     for x in results.xs(claim):
         label = results.labels.get((claim, x))
         cells = [f"{x:g}" + (f" ({label})" if label else "")]
-        spec = ".1%" if results.metric == "accuracy" else ".3g"
         cells += [summarise(results.scores[(claim, m, x)]).text(spec) for m in methods]
         for m, t in pairs:
             a = advantage(results.scores[(claim, m, x)], results.scores[(claim, t, x)], results.metric)
