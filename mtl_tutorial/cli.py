@@ -195,7 +195,7 @@ def _save_glyph_figure(
 
 
 def _claims(args: argparse.Namespace) -> int:
-    from .experiments.claims import cached_claims, judge_all, verdict_rows
+    from .experiments.claims import cached_claims, judge_all, result_rows, verdict_rows
 
     rows = []
     for benchmark in args.benchmarks:
@@ -206,7 +206,7 @@ def _claims(args: argparse.Namespace) -> int:
         verdicts = judge_all(results)
         for row in verdict_rows(verdicts):
             print(f"  {row['claim']:>18}, {row['method']}: {row['value']}. {row['text']}")
-        rows += results.rows + verdict_rows(verdicts)
+        rows += result_rows(results) + verdict_rows(verdicts)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
         print(f"wrote {len(rows)} rows to {args.json}")

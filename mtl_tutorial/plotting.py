@@ -31,6 +31,7 @@ METHOD_COLORS = {
     "protonet": "#332288",
     "centroid": "#999933",
     "linear_probe": "#882255",
+    "ridge_probe": "#882255",  # the sinusoids' probe: never in a figure with linear_probe
     "baseline_pp": "#44AA99",
     "finetune": "#AA4499",
     "l2sp": "#DDCC77",

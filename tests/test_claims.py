@@ -27,6 +27,7 @@ from mtl_tutorial.experiments.claims import (
     judge,
     judge_all,
     margin,
+    result_rows,
     side,
     sinusoid_claims,
     sinusoid_distance,
@@ -123,7 +124,7 @@ def test_the_scarcity_claim_holds_only_when_the_advantage_shrinks_with_more_data
 
 def test_rows_carry_each_method_and_the_advantage_of_each_pair():
     results = synthetic_results(0.2, 0.0)
-    rows = [r for r in results.rows if r["x"] == 1]
+    rows = [r for r in result_rows(results) if r["x"] == 1]
     assert [r["method"] for r in rows] == ["meta", "transfer", "meta vs transfer"]
     paired = results.advantages("data_scarcity", "meta", "transfer")[1]
     assert rows[2]["metric"] == "accuracy_difference" and rows[2]["value"] == round(paired.mean, 4)
@@ -197,12 +198,11 @@ def test_the_cost_table_the_rows_and_the_verdict_read_each_pair_at_its_own_level
                                            [1.0, 2.0, 3.0])  # fmt: skip
     for method in results.curves:
         results.add_cost(method, {"train_flops_per_iteration": 100})
-    results.add_pair_costs()
     assert results.matched_target() == pytest.approx(0.6)
     assert results.pair_cost("meta", "transfer").level == pytest.approx(0.8)
     verdict = judge(results, "cost", "meta", "transfer")
     assert "to reach 0.800 accuracy: meta 3e-07 GFLOPs" in verdict.text
-    rows = [r for r in results.rows if r.get("pair") == "meta vs transfer" and r["method"] == "meta"]
+    rows = [r for r in result_rows(results) if r.get("pair") == "meta vs transfer" and r["method"] == "meta"]
     assert {(r["x"], r["metric"], r["value"]) for r in rows} == {
         (0.8, "train_gflops_to_target", 0.0), (0.8, "train_cpu_seconds_to_target", 3.0)}  # fmt: skip
     table = cost_table(results)
@@ -230,7 +230,7 @@ def assert_rows_give_each_pair_its_verdicts_level(results):
                 reached = results.reach_interval(method, level)
                 gflops = None if reached is None else round(reached[1] / 1e9, 2)
                 expected = {"x": round(level, 4), "value": gflops}
-                recorded = [{"x": r["x"], "value": r["value"]} for r in results.rows
+                recorded = [{"x": r["x"], "value": r["value"]} for r in result_rows(results)
                             if r["method"] == method and r["metric"] == "train_gflops_to_target"]  # fmt: skip
                 assert expected in recorded, (meta, transfer, method)
 
@@ -238,15 +238,15 @@ def assert_rows_give_each_pair_its_verdicts_level(results):
 def test_sinusoid_claims_cover_every_claim_and_method_and_repeat_exactly():
     first = sinusoid_claims(**TINY.sinusoid, log=lambda _: None)
     assert_rows_give_each_pair_its_verdicts_level(first)
-    claims = {r["claim"] for r in first.rows}
+    claims = {r["claim"] for r in result_rows(first)}
     assert claims == {"data_scarcity", "task_dissimilarity", "cost"}
-    assert {r["method"] for r in first.rows if r["claim"] == "data_scarcity"} == {
-        "maml", "finetune", "linear_probe", "maml vs finetune", "maml vs linear_probe"
+    assert {r["method"] for r in result_rows(first) if r["claim"] == "data_scarcity"} == {
+        "maml", "pretrained", "ridge_probe", "maml vs pretrained", "maml vs ridge_probe"
     }  # fmt: skip
-    cost = first.cost("linear_probe")
+    cost = first.cost("ridge_probe")
     assert cost["adapted_parameters_per_task"] == 41 < first.cost("maml")["adapted_parameters_per_task"]
-    adapt = {m: first.cost(m)["adapt_flops_per_task"] for m in ("maml", "finetune", "linear_probe")}
-    assert 0 < adapt["linear_probe"] < adapt["maml"] == adapt["finetune"]  # the same 10 steps, network
+    adapt = {m: first.cost(m)["adapt_flops_per_task"] for m in ("maml", "pretrained", "ridge_probe")}
+    assert 0 < adapt["ridge_probe"] < adapt["maml"] == adapt["pretrained"]  # the same 10 steps, network
     second = sinusoid_claims(**TINY.sinusoid, log=lambda _: None)
     assert first.scores.keys() == second.scores.keys()
     assert all(torch.equal(first.scores[k], second.scores[k]) for k in first.scores)
@@ -254,14 +254,14 @@ def test_sinusoid_claims_cover_every_claim_and_method_and_repeat_exactly():
 
 def test_more_support_points_lower_the_error():
     results = sinusoid_claims(**{**TINY.sinusoid, "iterations": 200}, log=lambda _: None)
-    mse = results.summary("data_scarcity", "linear_probe")
+    mse = results.summary("data_scarcity", "ridge_probe")
     assert mse[10].mean < mse[1].mean
 
 
 def test_glyph_claims_cover_every_script_and_method():
     results = glyph_claims(**TINY.glyphs, log=lambda _: None)
     assert_rows_give_each_pair_its_verdicts_level(results)
-    scripts = {r["script"] for r in results.rows if r["claim"] == "task_dissimilarity"}
+    scripts = {r["script"] for r in result_rows(results) if r["claim"] == "task_dissimilarity"}
     assert len(scripts) == 9  # the validation and test scripts
     assert {m for _, m, _ in results.scores} == {"protonet", "maml", "linear_probe", "finetune"}
     assert results.cost("protonet")["adapted_parameters_per_task"] == 0
@@ -321,7 +321,7 @@ def test_a_claims_run_is_computed_once_then_read_back_equal_by_the_command_too(
     assert second is not first and _same(first, second)
     assert judge_all(second) == judge_all(first)
     assert main(["claims", "--size", "tiny", "--benchmarks", "sinusoid", "--device", "cpu"]) == 0
-    assert "data_scarcity, maml vs finetune" in capsys.readouterr().out
+    assert "data_scarcity, maml vs pretrained" in capsys.readouterr().out
     with pytest.raises(ValueError, match="size must be one of"):
         cached_claims("sinusoid", "huge", cache_dir=private_results)
 

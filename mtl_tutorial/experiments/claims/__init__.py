@@ -25,6 +25,7 @@ from .report import (
     judge,
     judge_all,
     overall_side,
+    result_rows,
     verdict_rows,
     verdict_table,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "overall_side",
     "plot_claim",
     "plot_cost",
+    "result_rows",
     "ridge_penalty_sweep",
     "run_claims",
     "script_classes",

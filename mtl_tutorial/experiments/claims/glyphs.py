@@ -180,7 +180,6 @@ def glyph_claims(
     batch = train.sample(2, seed=seed)
     for method, learner in learners.items():
         results.add_cost(method, _cost(learner, pretrained, train, batch, validation, val_episodes))
-    results.add_pair_costs()
     levels = ", ".join(f"{m} vs {t} {results.pair_cost(m, t).level:.3f}" for m, t in results.pairs())
     log(f"glyphs: cost measured; matched validation accuracy {levels}")
     return results

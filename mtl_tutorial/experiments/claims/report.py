@@ -204,6 +204,62 @@ def verdict_table(verdicts: list[Verdict]) -> str:
     return "\n".join(lines)
 
 
+def result_rows(results: ClaimResults) -> list[dict]:
+    """The rows behind each plot, as ``mtl-tutorial claims --json`` writes them.
+
+    - Data scarcity and task dissimilarity: each method's score at each ``x``
+      (:func:`~mtl_tutorial.evaluation.summarise`'s fields, with the ``extras`` of that ``x``),
+      then each meta method's advantage over each transfer method (``method = "meta vs
+      transfer"``, ``metric`` ``win_rate`` for MSE, ``accuracy_difference`` for accuracy).
+    - Cost: each method's validation score at each checkpoint (``x`` the iteration, with the
+      CPU-seconds and GFLOPs so far), one row per recorded measure (``x`` empty), and for each
+      pair (``pair``) the training GFLOPs and CPU-seconds to the pair's matched level (``x``).
+    """
+    base = {"benchmark": results.benchmark}
+    rows = []
+    for claim in CLAIMS[:2]:
+        for x in results.xs(claim):
+            extra = results.extras.get((claim, x), {})
+            at_x = [m for m in (*results.meta, *results.transfer) if (claim, m, x) in results.scores]
+            for method in at_x:
+                summary = summarise(results.scores[(claim, method, x)])
+                rows.append({"claim": claim, **base, "method": method, "x": x, "metric": results.metric,
+                             **summary.fields(), **extra})  # fmt: skip
+            for meta, transfer in results.pairs():
+                if meta in at_x and transfer in at_x:
+                    a = advantage(results.scores[(claim, meta, x)], results.scores[(claim, transfer, x)],
+                                  results.metric)  # fmt: skip
+                    rows.append({
+                        "claim": claim, **base, "method": f"{meta} vs {transfer}", "x": x,
+                        "metric": "win_rate" if results.metric == "mse" else "accuracy_difference",
+                        "value": round(a.mean, 4), "ci95": round(a.ci95, 4), "tasks": a.n, **extra,
+                    })  # fmt: skip
+    cost = {"claim": "cost", **base}
+    for method, measures in results.measures.items():
+        curve = results.curves[method]
+        spent = zip(curve.iterations, curve.cpu_seconds, results.spent(method), curve.scores, strict=True)
+        for iteration, cpu, flops, scores in spent:
+            rows.append({**cost, "method": method, "x": iteration, "metric": f"validation_{results.metric}",
+                         **summarise(scores).fields(), "cpu_seconds": round(cpu, 3),
+                         "gflops": round(flops / 1e9, 3)})  # fmt: skip
+        rows += [{**cost, "method": method, "x": None, "metric": metric, "value": value, "ci95": None}
+                 for metric, value in measures.items()]  # fmt: skip
+    for meta, transfer in results.pairs():
+        if not {meta, transfer} <= results.measures.keys():
+            continue
+        pair = results.pair_cost(meta, transfer)
+        for method in (meta, transfer):
+            flops, seconds = pair.flops[method], pair.cpu_seconds[method]
+            values = {
+                "train_gflops_to_target": None if flops is None else round(flops[1] / 1e9, 2),
+                "train_cpu_seconds_to_target": None if seconds is None else round(seconds[1], 2),
+            }
+            rows += [{**cost, "method": method, "pair": f"{meta} vs {transfer}", "x": round(pair.level, 4),
+                      "metric": metric, "value": value, "ci95": None}
+                     for metric, value in values.items()]  # fmt: skip
+    return rows
+
+
 def verdict_rows(verdicts: list[Verdict]) -> list[dict]:
     """The verdicts as rows like the others (``metric="verdict"``, ``value`` "holds", "fails" or
     "undecided", ``x`` and ``ci95`` empty, the numbers behind it in ``text``, its ``margin``)."""

@@ -1,4 +1,5 @@
-"""What a claims experiment returns: per-task scores, the rows behind each plot, training curves."""
+"""What a claims experiment measured: per-task scores, training curves and costs (data only;
+:func:`.report.result_rows` renders the rows ``mtl-tutorial claims --json`` writes)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ class ClaimResults:
         meta, transfer: the method names on each side, in the order they were run.
         scores: per-task scores by ``(claim, method, x)``, every method on the same tasks.
         curves: each method's validation score during training (for the cost claim).
-        rows: the rows behind each plot, as written by ``mtl-tutorial claims --json``.
+        extras: fields that describe each ``(claim, x)`` (the sinusoids' distance ``bin``, the
+            glyphs' ``script``), given to :meth:`add_scores`.
         labels: optional names of the x values (glyphs: the script at each distance).
         flops_per_iteration: FLOPs of one training iteration of each method (recorded by
             :meth:`add_cost`); the transfer learners share their pretraining's.
@@ -41,7 +43,7 @@ class ClaimResults:
     transfer: tuple[str, ...]
     scores: dict[tuple[str, str, float], Tensor] = field(default_factory=dict)
     curves: dict[str, TrainingCurve] = field(default_factory=dict)
-    rows: list[dict] = field(default_factory=list)
+    extras: dict[tuple[str, float], dict] = field(default_factory=dict)
     labels: dict[tuple[str, float], str] = field(default_factory=dict)
     flops_per_iteration: dict[str, int] = field(default_factory=dict)
     measures: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -62,24 +64,10 @@ class ClaimResults:
         }
 
     def add_scores(self, claim: str, x: float, by_method: Mapping[str, Tensor], **extra) -> None:
-        """Record per-task scores of every method at ``x`` and their rows, with the advantage of
-        each meta method over each transfer method."""
+        """Record per-task scores of every method at ``x``, and ``extra`` fields describing ``x``."""
         for method, values in by_method.items():
             self.scores[(claim, method, x)] = values
-            self.rows.append({
-                "claim": claim, "benchmark": self.benchmark, "method": method, "x": x,
-                "metric": self.metric, **summarise(values).fields(), **extra,
-            })  # fmt: skip
-        for meta in self.meta:
-            for transfer in self.transfer:
-                if meta in by_method and transfer in by_method:
-                    a = advantage(by_method[meta], by_method[transfer], self.metric)
-                    self.rows.append({
-                        "claim": claim, "benchmark": self.benchmark,
-                        "method": f"{meta} vs {transfer}", "x": x,
-                        "metric": "win_rate" if self.metric == "mse" else "accuracy_difference",
-                        "value": round(a.mean, 4), "ci95": round(a.ci95, 4), "tasks": a.n, **extra,
-                    })  # fmt: skip
+        self.extras[(claim, x)] = dict(extra)
 
     def matched_target(self, methods: Sequence[str] | None = None) -> float:
         """The score all ``methods`` (default: every method) reach at some checkpoint: each one's
@@ -124,31 +112,15 @@ class ClaimResults:
 
     def add_cost(self, method: str, measures: Mapping[str, float]) -> None:
         """Record what ``method`` cost: ``measures`` (FLOPs per training iteration, peak memory,
-        parameters, adaptation FLOPs and CPU-milliseconds per task; see :meth:`cost`), and the
-        rows of the cost claim: its validation score at each checkpoint (``x`` the iteration, with
-        the CPU-seconds and GFLOPs so far), then one row per measure (``x`` empty). The FLOPs,
+        parameters, adaptation FLOPs and CPU-milliseconds per task; see :meth:`cost`). The FLOPs,
         bytes and counts are the same on every machine; the seconds are this run's, to show, not
-        to decide on. What each pair spent to reach its matched level comes from
-        :meth:`pair_cost` (rows: :meth:`add_pair_costs`).
+        to decide on. What each pair spent to reach its matched level comes from :meth:`pair_cost`.
 
         ``measures`` must hold ``train_flops_per_iteration``, which the cost verdict rests on."""
         if "train_flops_per_iteration" not in measures:
             raise ValueError(f"measures must include 'train_flops_per_iteration', got {sorted(measures)}")
         self.flops_per_iteration[method] = int(measures["train_flops_per_iteration"])
         self.measures[method] = dict(measures)
-        curve = self.curves[method]
-        checkpoints = zip(curve.iterations, curve.cpu_seconds, self.spent(method), curve.scores, strict=True)
-        for iteration, cpu, flops, scores in checkpoints:
-            self.rows.append({
-                "claim": "cost", "benchmark": self.benchmark, "method": method, "x": iteration,
-                "metric": f"validation_{self.metric}", **summarise(scores).fields(),
-                "cpu_seconds": round(cpu, 3), "gflops": round(flops / 1e9, 3),
-            })  # fmt: skip
-        for metric, value in measures.items():
-            self.rows.append({
-                "claim": "cost", "benchmark": self.benchmark, "method": method,
-                "x": None, "metric": metric, "value": value, "ci95": None,
-            })  # fmt: skip
 
     def pair_cost(self, meta: str, transfer: str) -> PairCost:
         """What ``meta`` and ``transfer`` spent to reach their pair's matched level
@@ -166,24 +138,6 @@ class ClaimResults:
     def pairs(self) -> list[tuple[str, str]]:
         """Every ``(meta, transfer)`` pair, meta-learners first."""
         return [(m, t) for m in self.meta for t in self.transfer]
-
-    def add_pair_costs(self) -> None:
-        """Rows of each pair's cost to its matched level (``x`` the level, ``pair`` the pair): the
-        training GFLOPs and CPU-seconds at the first checkpoint that reaches it (``None``: never)."""
-        for meta, transfer in self.pairs():
-            cost = self.pair_cost(meta, transfer)
-            for method in (meta, transfer):
-                flops, seconds = cost.flops[method], cost.cpu_seconds[method]
-                values = {
-                    "train_gflops_to_target": None if flops is None else round(flops[1] / 1e9, 2),
-                    "train_cpu_seconds_to_target": None if seconds is None else round(seconds[1], 2),
-                }
-                for metric, value in values.items():
-                    self.rows.append({
-                        "claim": "cost", "benchmark": self.benchmark, "method": method,
-                        "pair": f"{meta} vs {transfer}", "x": round(cost.level, 4), "metric": metric,
-                        "value": value, "ci95": None,
-                    })  # fmt: skip
 
     def cost(self, method: str) -> dict[str, float]:
         """The measures :meth:`add_cost` recorded for ``method``, by name."""

@@ -28,7 +28,7 @@ from .results import ClaimResults, geometric_checkpoints
 from .sizes import SHOTS, check_shots
 
 META = ("maml",)
-TRANSFER = ("finetune", "linear_probe")
+TRANSFER = ("pretrained", "ridge_probe")  # the registry's names
 STEPS = 10  # fine-tuning steps at test time, as in the MAML paper's figure
 #: Edges of the distance bins (RMS distance to the nearest training sinusoid).
 DISTANCE_BINS = (0.0, 0.1, 1.0, 2.0, 3.0, 4.0, math.inf)
@@ -124,9 +124,9 @@ def sinusoid_claims(
             query_mse(finetune, validation, steps=(STEPS,))[0], query_mse(probe, validation, steps=(0,))[0]
         ]),
     )  # fmt: skip
-    results.curves["finetune"] = _split_curve(pretraining, 0)
-    results.curves["linear_probe"] = _split_curve(pretraining, 1)
-    learners: dict[str, Learner] = {"maml": maml, "finetune": finetune, "linear_probe": probe}
+    results.curves["pretrained"] = _split_curve(pretraining, 0)
+    results.curves["ridge_probe"] = _split_curve(pretraining, 1)
+    learners: dict[str, Learner] = {"maml": maml, "pretrained": finetune, "ridge_probe": probe}
     log(f"sinusoid: trained MAML and the pretrained network for {iterations} iterations each")
 
     for k in shots:
@@ -147,7 +147,6 @@ def sinusoid_claims(
     batch = train.sample(25, seed=seed)
     for method, learner in learners.items():
         results.add_cost(method, _cost(learner, batch, wide))
-    results.add_pair_costs()
     levels = ", ".join(f"{m} vs {t} {results.pair_cost(m, t).level:.3f}" for m, t in results.pairs())
     log(f"sinusoid: scarcity, dissimilarity and cost measured; matched validation MSE {levels}")
     return results
