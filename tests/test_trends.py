@@ -48,8 +48,9 @@ def score(learner):
 
 
 class FakeClock:
-    """Stands in for the ``time`` module of :mod:`mtl_tutorial.experiments.trends`: both of its
-    clocks read ``now``, which moves only when a test calls :meth:`advance`."""
+    """Stands in for the ``time`` module of :mod:`mtl_tutorial.evaluation.cost`, whose clocks
+    (the training clock and the display timer) read ``now``, which moves only when a test calls
+    :meth:`advance`."""
 
     def __init__(self):
         self.now = 0.0
@@ -67,8 +68,7 @@ class FakeClock:
 @pytest.fixture
 def clock(monkeypatch):
     fake = FakeClock()
-    monkeypatch.setattr(trends, "time", fake.module())
-    monkeypatch.setattr(evaluation_cost, "time", fake.module())  # fastest_seconds reads it there
+    monkeypatch.setattr(evaluation_cost, "time", fake.module())
     return fake
 
 

@@ -4,6 +4,7 @@ from .compute import count_flops
 from .cost import (
     AdaptationCost,
     StepCost,
+    TrainingClock,
     adaptation_cost,
     cpu_ms_per_task,
     fastest_seconds,
@@ -28,6 +29,7 @@ __all__ = [
     "MeanCI",
     "ScoreSummary",
     "StepCost",
+    "TrainingClock",
     "adaptation_cost",
     "count_diverged",
     "count_flops",

@@ -13,7 +13,8 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -119,6 +120,31 @@ def fastest_seconds(runs: Mapping[str, Callable[[int], object]], repeats: int) -
             if repeat > 0:
                 best[name] = min(best[name], time.perf_counter() - began)
     return best
+
+
+class TrainingClock:
+    """Wall and CPU seconds since :meth:`restart`, less the time spent inside :meth:`paused`
+    blocks (scoring during training, say), for display: how long the training itself took."""
+
+    def __init__(self) -> None:
+        self.restart()
+
+    def restart(self) -> None:
+        """Start counting from zero again."""
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def elapsed(self) -> tuple[float, float]:
+        """``(wall seconds, CPU seconds)`` counted so far."""
+        return time.perf_counter() - self._wall, time.process_time() - self._cpu
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Leave the time spent inside this block uncounted."""
+        wall, cpu = self.elapsed()
+        try:
+            yield
+        finally:
+            self._wall, self._cpu = time.perf_counter() - wall, time.process_time() - cpu
 
 
 def cpu_ms_per_task(run: Callable[[], T], tasks: int) -> tuple[T, float]:

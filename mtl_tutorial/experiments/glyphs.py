@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -161,11 +160,10 @@ def compare_glyphs(
             if method in META_METHODS:
                 learner = glyph_learner(method, ways=budget.ways, device=device)
                 step = sampled_training_step_cost(learner, train, budget.meta_batch_size, seed)
-                started = time.process_time()
-                losses = learner.fit(train, meta_batch_size=budget.meta_batch_size, seed=seed, progress=False,
-                                     **training_length(method, step.flops))  # fmt: skip
-                train_seconds = time.process_time() - started
-                train_iterations = len(losses)
+                learner.fit(train, meta_batch_size=budget.meta_batch_size, seed=seed, progress=False,
+                            **training_length(method, step.flops))  # fmt: skip
+                train_seconds = learner.train_seconds
+                train_iterations = len(learner.losses)
                 train_flops = step.flops * train_iterations
                 train_peak = step.peak_mib
             else:

@@ -26,7 +26,6 @@ down; the advice of Python's ``timeit`` documentation).
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +34,7 @@ import torch
 from torch import Tensor
 
 from .._checks import check_int
-from ..evaluation import count_flops, fastest_seconds, peak_tensor_memory, query_mse
+from ..evaluation import TrainingClock, count_flops, fastest_seconds, peak_tensor_memory, query_mse
 from ..learner import Learner
 from ..meta import MAML
 from ..models import MLP
@@ -120,26 +119,21 @@ def train_with_checkpoints(
     seconds: dict[int, float] = {}
     cpu_seconds: dict[int, float] = {}
     wanted = set(checkpoints)
-    clock = {"started": time.perf_counter(), "cpu_started": time.process_time(), "scoring": 0.0,
-             "cpu_scoring": 0.0}  # fmt: skip
+    clock = TrainingClock()
 
     def score(done: int) -> None:
         if done not in wanted:
             return
-        began, cpu_began = time.perf_counter(), time.process_time()
-        seconds[done] = began - clock["started"] - clock["scoring"]
-        cpu_seconds[done] = cpu_began - clock["cpu_started"] - clock["cpu_scoring"]
-        scores[done] = evaluate(learner)
-        clock["scoring"] += time.perf_counter() - began
-        clock["cpu_scoring"] += time.process_time() - cpu_began
+        seconds[done], cpu_seconds[done] = clock.elapsed()
+        with clock.paused():
+            scores[done] = evaluate(learner)
 
     total = checkpoints[-1]
     losses: list[float] = []
     if 0 in wanted:  # the initialisation: no training yet, and its scoring time is not counted
         score(0)
         seconds[0] = cpu_seconds[0] = 0.0
-        clock.update(started=time.perf_counter(), cpu_started=time.process_time())
-        clock.update(scoring=0.0, cpu_scoring=0.0)
+        clock.restart()
     if total > 0:
         kwargs = {} if meta_batch_size is None else {"meta_batch_size": meta_batch_size}
         losses = learner.fit(tasks, iterations=total, seed=seed, progress=False, callback=score, **kwargs)
