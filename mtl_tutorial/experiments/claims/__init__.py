@@ -30,7 +30,7 @@ from .report import (
     verdict_table,
 )
 from .results import ClaimResults, geometric_checkpoints
-from .sinusoid import ridge_penalty_sweep, sinusoid_claims
+from .sinusoid import ridge_penalty_sweep, sinusoid_claims, sinusoid_scores
 from .sizes import SIZES, ClaimsSize
 from .verdicts import Change, advantage, change_in_advantage, crossings, margin, side
 
@@ -68,4 +68,5 @@ __all__ = [
     "verdict_rows",
     "verdict_table",
     "sinusoid_claims",
+    "sinusoid_scores",
 ]

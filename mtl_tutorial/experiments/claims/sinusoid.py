@@ -10,7 +10,7 @@ form. Fine-tuning and the probe share one pretrained network.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
@@ -36,13 +36,17 @@ DISTANCE_BINS = (0.0, 0.1, 1.0, 2.0, 3.0, 4.0, math.inf)
 WIDE = {"amplitude_range": (0.1, 10.0), "phase_range": (0.0, 2 * math.pi)}
 
 
-def _scores(learners: dict[str, Learner], episodes: Episode) -> dict[str, torch.Tensor]:
-    """Each learner's query MSE after ``STEPS`` steps, with the tasks it blew up on (the package's
-    one rule, :func:`~mtl_tutorial.evaluation.diverged_tasks`) set to infinity: fine-tuning with
-    few support points can reach a finite 1e24, which would swamp any mean."""
+def sinusoid_scores(
+    learners: Mapping[str, Learner], episodes: Episode, *, steps: int | Mapping[str, int] = STEPS
+) -> dict[str, torch.Tensor]:
+    """Each learner's per-task query MSE after ``steps`` adaptation steps (default ``STEPS``; one
+    count for all, or one per method), with the tasks it blew up on (the package's one rule,
+    :func:`~mtl_tutorial.evaluation.diverged_tasks`) set to infinity: fine-tuning with few
+    support points can reach a finite 1e24, which would swamp any mean."""
     scores = {}
     for method, learner in learners.items():
-        before, after = query_mse(learner, episodes, steps=(0, STEPS))
+        count = steps if isinstance(steps, int) else steps[method]
+        before, after = query_mse(learner, episodes, steps=(0, check_int("steps", count, minimum=0)))
         scores[method] = torch.where(diverged_tasks(after, before), torch.inf, after)
     return scores
 
@@ -131,11 +135,11 @@ def sinusoid_claims(
 
     for k in shots:
         episodes = SinusoidTasks(support_size=k, query_size=100).sample(test_tasks, seed=2017)
-        results.add_scores("data_scarcity", k, _scores(learners, episodes))
+        results.add_scores("data_scarcity", k, sinusoid_scores(learners, episodes))
 
     wide = SinusoidTasks(**WIDE, query_size=100).sample(dissimilarity_tasks, seed=2018)
     distance = sinusoid_distance(wide.info["amplitude"], wide.info["phase"], train)
-    by_method = _scores(learners, wide)
+    by_method = sinusoid_scores(learners, wide)
     for low, high in zip(DISTANCE_BINS[:-1], DISTANCE_BINS[1:], strict=True):
         inside = (distance >= low) & (distance < high)
         if inside.sum() < 2:
