@@ -65,6 +65,10 @@ def test_a_class_seen_in_training_is_at_distance_zero():
     test = ImageClasses(torch.cat([images[:1], 1 - images[1:2]]), ["a", "new"])
     d = class_distance(test, train)
     assert d[0] == pytest.approx(0.0, abs=1e-6) and d[1] > 0.01
+    flat = class_distance(test, train, features=lambda x: x.flatten(1))  # mean of pixels = pixel means
+    assert torch.allclose(flat, d, atol=1e-6)
+    blind = class_distance(test, train, features=lambda x: torch.ones(len(x), 3))  # sees no difference
+    assert torch.allclose(blind, torch.zeros(2), atol=1e-6)
 
 
 # -- verdict rules ----------------------------------------------------------------------------------

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -51,22 +53,35 @@ def sinusoid_distance(
     return torch.cat(nearest) / x.numel() ** 0.5
 
 
-def class_distance(classes: ImageClasses, train: ImageClasses) -> Tensor:
+def class_distance(
+    classes: ImageClasses, train: ImageClasses, *, features: Callable[[Tensor], Tensor] | None = None
+) -> Tensor:
     """Per class of ``classes``: 1 − the largest cosine similarity between its mean image and a
-    training class's mean image. 0 means an identical mean image in training."""
+    training class's mean image. 0 means an identical mean image in training.
+
+    ``features`` (default ``None``: the pixels) maps a batch of images, ``(N, C, H, W)`` floats in
+    [0, 1], to feature vectors, ``(N, D)``: the distance is then between mean features, in the
+    space a network sees the classes in (e.g. a pretrained backbone's ``features``).
+    """
 
     def mean_images(c: ImageClasses) -> Tensor:
-        means = c.as_float(c.images).mean(dim=1).flatten(1)
+        if features is None:
+            means = c.as_float(c.images).mean(dim=1).flatten(1)
+        else:
+            with torch.no_grad():
+                means = torch.stack([features(c.as_float(images)).mean(dim=0).cpu() for images in c.images])
         return torch.nn.functional.normalize(means, dim=1)
 
     return 1 - (mean_images(classes) @ mean_images(train).T).max(dim=1).values
 
 
-def script_distance(classes: ImageClasses, train: ImageClasses) -> dict[str, float]:
+def script_distance(
+    classes: ImageClasses, train: ImageClasses, *, features: Callable[[Tensor], Tensor] | None = None
+) -> dict[str, float]:
     """Mean :func:`class_distance` of each script (``classes.groups``), nearest script first."""
     if classes.groups is None:
         raise ValueError("classes has no groups (scripts); build it with groups=[script of each class]")
-    per_class = class_distance(classes, train)
+    per_class = class_distance(classes, train, features=features)
     scripts = sorted(set(classes.groups))
     means = {s: per_class[[i for i, g in enumerate(classes.groups) if g == s]].mean().item() for s in scripts}
     return dict(sorted(means.items(), key=lambda item: item[1]))
