@@ -181,6 +181,7 @@ def test_a_recipe_trains_once_and_reloads_the_same_learner(tmp_path, tiny_recipe
     second = train_recipe("tiny_maml", cache_dir=tmp_path, progress=False)
     assert (first.from_cache, second.from_cache) == (False, True)
     assert len(first.losses) == 5 and second.losses == first.losses
+    assert second.learner.train_seconds == first.learner.train_seconds > 0  # what the training took
     for a, b in zip(first.learner.model.parameters(), second.learner.model.parameters(), strict=True):
         assert torch.equal(a, b)
     untrained = _build_tiny(tiny_recipe.settings, "cpu")

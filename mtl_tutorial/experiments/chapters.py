@@ -193,6 +193,32 @@ def glyph_protonet_accuracy(
     }
 
 
+def glyph_recipe_accuracy(
+    name: str,
+    *,
+    steps: Sequence[int | None] = (None,),
+    episodes: int = 600,
+    queries: int = 15,
+    seed: int = 2017,
+    batch_size: int = 5,
+    device: str = "cpu",
+) -> dict[str, Any]:
+    """The glyph recipe ``name``'s learner (trained, from the cache), scored on the field's
+    protocol: ``episodes`` fixed 5-way 1-shot episodes of the test scripts (seed ``seed``) with
+    ``queries`` queries per class, after each number of adaptation steps in ``steps`` (``None``:
+    the learner's own).
+
+    Returns:
+        ``{"accuracy": (len(steps), episodes) tensor, "iterations": training iterations,
+        "train_seconds": CPU-seconds the training took when the recipe was trained (for display)}``.
+    """
+    learner = trained(name, device=device)
+    test = FewShotTasks(load_glyphs(GlyphConfig()).split("test"), ways=5, shots=1, queries=queries)
+    indices = test.fixed_episodes(check_int("episodes", episodes, minimum=1), seed=seed)
+    accuracy = episode_accuracy(learner, test, indices, batch_size=batch_size, steps=tuple(steps))
+    return {"accuracy": accuracy, "iterations": len(learner.losses), "train_seconds": learner.train_seconds}
+
+
 def glyph_transfer_accuracy(
     *,
     steps: Sequence[int],

@@ -91,14 +91,16 @@ def train_recipe(
 
     def compute() -> dict[str, Any]:
         losses = chosen.fit(model, chosen.settings, progress)
-        return {"state": model.state_dict(), "losses": torch.tensor(losses, dtype=torch.float64)}
+        return {"state": model.state_dict(), "losses": torch.tensor(losses, dtype=torch.float64),
+                "train_seconds": float(model.train_seconds)}  # fmt: skip
 
     settings = chosen.key_settings(device)
     lookup = cached(name, settings, compute, code=chosen.key_code(), cache_dir=cache_dir, recompute=retrain)
     if lookup.from_cache:
         model.load_state_dict(lookup.payload["state"])
     losses = lookup.payload["losses"].tolist()
-    model.losses = losses  # as fit() leaves them
+    model.losses = losses  # as fit() leaves them, with the CPU-seconds the training took (display only)
+    model.train_seconds = float(lookup.payload.get("train_seconds", 0.0))
     return TrainedModel(chosen, model, losses, lookup.from_cache, lookup)
 
 

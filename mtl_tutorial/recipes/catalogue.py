@@ -118,9 +118,16 @@ def _build_protonet(s: Mapping[str, Any], device: str) -> ProtoNet:
     return glyph_learner("protonet", channels=s["channels"], device=device, lr=s["lr"])
 
 
-def _fit_protonet(protonet: ProtoNet, s: Mapping[str, Any], progress: bool | None) -> list[float]:
+def _build_glyph_maml(s: Mapping[str, Any], device: str) -> MAML:
+    seed_everything(s["seed"])
+    options = _pick(s, "inner_lr", "inner_steps", "adapt_steps", "outer_lr")
+    return glyph_learner("maml", ways=s["ways"], channels=s["channels"], device=device, **options)
+
+
+def _fit_episodic(meta_learner: learner.Learner, s: Mapping[str, Any], progress: bool | None) -> list[float]:
+    """Meta-training on ``ways``-way ``shots``-shot episodes of the training scripts."""
     tasks = FewShotTasks(_glyph_split("train"), ways=s["ways"], shots=s["shots"], queries=s["queries"])
-    return protonet.fit(tasks, **_pick(s, "iterations", "meta_batch_size", "seed"), progress=progress)
+    return meta_learner.fit(tasks, **_pick(s, "iterations", "meta_batch_size", "seed"), progress=progress)
 
 
 _MAML_SETTINGS = {"inner_lr": 0.01, "inner_steps": 1, "outer_lr": 1e-3, "meta_batch_size": 25, "seed": 0}
@@ -169,7 +176,16 @@ RECIPES: dict[str, Recipe] = {
             "Prototypical Networks on glyphs: Conv-4 (32 channels), 300 5-way 5-shot episodes of 5 queries",
             {"data": "glyphs", "channels": 32, "lr": 1e-3, "ways": 5, "shots": 5, "queries": 5,
              "meta_batch_size": 1, "iterations": 300, "seed": 0},
-            _build_protonet, _fit_protonet, (ProtoNet, Conv4, FewShotTasks, load_glyphs),
+            _build_protonet, _fit_episodic, (ProtoNet, Conv4, FewShotTasks, load_glyphs),
+        ),
+        Recipe(
+            "glyph_maml",
+            "second-order MAML on glyphs, given what it needs: Conv-4 (32 channels), 2,000 meta-batches "
+            "of four 5-way 1-shot episodes (5 queries), one inner step of 0.4",
+            {"data": "glyphs", "channels": 32, "inner_lr": 0.4, "inner_steps": 1, "adapt_steps": 1,
+             "outer_lr": 1e-3, "ways": 5, "shots": 1, "queries": 5, "meta_batch_size": 4,
+             "iterations": 2000, "seed": 0},
+            _build_glyph_maml, _fit_episodic, (MAML, Conv4, FewShotTasks, load_glyphs),
         ),
     )
 }
