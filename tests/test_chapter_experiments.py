@@ -96,3 +96,24 @@ def test_protonet_accuracy_is_per_episode(monkeypatch):
     accuracy = chapters.glyph_protonet_accuracy(episodes=4, batch_size=3)
     assert accuracy["trained"].shape == (4,) and torch.equal(accuracy["trained"], accuracy["untrained"])
     assert ((0 <= accuracy["trained"]) & (accuracy["trained"] <= 1)).all()
+
+
+def test_recipe_accuracy_scores_the_recipes_learner_after_each_step_count(monkeypatch):
+    from mtl_tutorial.evaluation import episode_accuracy
+    from mtl_tutorial.models import Conv4
+    from mtl_tutorial.tasks import FewShotTasks, GlyphConfig, load_glyphs
+
+    seed_everything(0)
+    maml = MAML(Conv4(channels=4, num_classes=5), inner_lr=0.4, adapt_steps=1)
+    maml.losses, maml.train_seconds = [1.0, 0.5, 0.25], 12.5  # as a recipe loaded from the cache
+    asked = []
+    monkeypatch.setattr(chapters, "trained", lambda name, **kwargs: asked.append(name) or maml)
+    result = chapters.glyph_recipe_accuracy("glyph_maml", steps=[0, 1], episodes=4, queries=2, batch_size=3)
+    assert asked == ["glyph_maml"] and result["iterations"] == 3 and result["train_seconds"] == 12.5
+    accuracy = result["accuracy"]
+    assert accuracy.shape == (2, 4) and ((0 <= accuracy) & (accuracy <= 1)).all()
+    test = FewShotTasks(load_glyphs(GlyphConfig()).split("test"), ways=5, shots=1, queries=2)
+    expected = episode_accuracy(maml, test, test.fixed_episodes(4, seed=2017), steps=(0, 1))
+    assert torch.equal(accuracy, expected)  # the test scripts' fixed episodes, seed 2017
+    with pytest.raises(ValueError, match="episodes"):
+        chapters.glyph_recipe_accuracy("glyph_maml", episodes=0)
