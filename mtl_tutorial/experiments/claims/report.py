@@ -215,48 +215,56 @@ def result_rows(results: ClaimResults) -> list[dict]:
       CPU-seconds and GFLOPs so far), one row per recorded measure (``x`` empty), and for each
       pair (``pair``) the training GFLOPs and CPU-seconds to the pair's matched level (``x``).
     """
-    base = {"benchmark": results.benchmark}
-    rows = []
-    for claim in CLAIMS[:2]:
-        for x in results.xs(claim):
-            extra = results.extras.get((claim, x), {})
-            at_x = [m for m in (*results.meta, *results.transfer) if (claim, m, x) in results.scores]
-            for method in at_x:
-                summary = summarise(results.scores[(claim, method, x)])
-                rows.append({"claim": claim, **base, "method": method, "x": x, "metric": results.metric,
-                             **summary.fields(), **extra})  # fmt: skip
-            for meta, transfer in results.pairs():
-                if meta in at_x and transfer in at_x:
-                    a = advantage(results.scores[(claim, meta, x)], results.scores[(claim, transfer, x)],
-                                  results.metric)  # fmt: skip
-                    rows.append({
-                        "claim": claim, **base, "method": f"{meta} vs {transfer}", "x": x,
-                        "metric": "win_rate" if results.metric == "mse" else "accuracy_difference",
-                        "value": round(a.mean, 4), "ci95": round(a.ci95, 4), "tasks": a.n, **extra,
-                    })  # fmt: skip
-    cost = {"claim": "cost", **base}
-    for method, measures in results.measures.items():
-        curve = results.curves[method]
-        spent = zip(curve.iterations, curve.cpu_seconds, results.spent(method), curve.scores, strict=True)
-        for iteration, cpu, flops, scores in spent:
-            rows.append({**cost, "method": method, "x": iteration, "metric": f"validation_{results.metric}",
-                         **summarise(scores).fields(), "cpu_seconds": round(cpu, 3),
-                         "gflops": round(flops / 1e9, 3)})  # fmt: skip
-        rows += [{**cost, "method": method, "x": None, "metric": metric, "value": value, "ci95": None}
-                 for metric, value in measures.items()]  # fmt: skip
+    rows = [row for claim in CLAIMS[:2] for x in results.xs(claim) for row in _score_rows(results, claim, x)]
+    for method in results.measures:
+        rows += _cost_rows(results, method)
     for meta, transfer in results.pairs():
-        if not {meta, transfer} <= results.measures.keys():
-            continue
-        pair = results.pair_cost(meta, transfer)
-        for method in (meta, transfer):
-            flops, seconds = pair.flops[method], pair.cpu_seconds[method]
-            values = {
-                "train_gflops_to_target": None if flops is None else round(flops[1] / 1e9, 2),
-                "train_cpu_seconds_to_target": None if seconds is None else round(seconds[1], 2),
-            }
-            rows += [{**cost, "method": method, "pair": f"{meta} vs {transfer}", "x": round(pair.level, 4),
-                      "metric": metric, "value": value, "ci95": None}
-                     for metric, value in values.items()]  # fmt: skip
+        if {meta, transfer} <= results.measures.keys():
+            rows += _pair_cost_rows(results, meta, transfer)
+    return rows
+
+
+def _score_rows(results: ClaimResults, claim: str, x: float) -> list[dict]:
+    base = {"claim": claim, "benchmark": results.benchmark, "x": x}
+    extra = results.extras.get((claim, x), {})
+    at_x = [m for m in (*results.meta, *results.transfer) if (claim, m, x) in results.scores]
+    scores = {m: results.scores[(claim, m, x)] for m in at_x}
+    rows = [{**base, "method": m, "metric": results.metric, **summarise(scores[m]).fields(), **extra}
+            for m in at_x]  # fmt: skip
+    for meta, transfer in results.pairs():
+        if meta in at_x and transfer in at_x:
+            a = advantage(scores[meta], scores[transfer], results.metric)
+            rows.append({
+                **base, "method": f"{meta} vs {transfer}",
+                "metric": "win_rate" if results.metric == "mse" else "accuracy_difference",
+                "value": round(a.mean, 4), "ci95": round(a.ci95, 4), "tasks": a.n, **extra,
+            })  # fmt: skip
+    return rows
+
+
+def _cost_rows(results: ClaimResults, method: str) -> list[dict]:
+    base = {"claim": "cost", "benchmark": results.benchmark, "method": method}
+    curve = results.curves[method]
+    spent = zip(curve.iterations, curve.cpu_seconds, results.spent(method), curve.scores, strict=True)
+    rows = [{**base, "x": iteration, "metric": f"validation_{results.metric}", **summarise(scores).fields(),
+             "cpu_seconds": round(cpu, 3), "gflops": round(flops / 1e9, 3)}
+            for iteration, cpu, flops, scores in spent]  # fmt: skip
+    return rows + [{**base, "x": None, "metric": metric, "value": value, "ci95": None}
+                   for metric, value in results.measures[method].items()]  # fmt: skip
+
+
+def _pair_cost_rows(results: ClaimResults, meta: str, transfer: str) -> list[dict]:
+    pair = results.pair_cost(meta, transfer)
+    rows = []
+    for method in (meta, transfer):
+        flops, seconds = pair.flops[method], pair.cpu_seconds[method]
+        values = {
+            "train_gflops_to_target": None if flops is None else round(flops[1] / 1e9, 2),
+            "train_cpu_seconds_to_target": None if seconds is None else round(seconds[1], 2),
+        }
+        rows += [{"claim": "cost", "benchmark": results.benchmark, "method": method,
+                  "pair": f"{meta} vs {transfer}", "x": round(pair.level, 4), "metric": metric,
+                  "value": value, "ci95": None} for metric, value in values.items()]  # fmt: skip
     return rows
 
 
