@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from .._checks import check_int
-from ..evaluation import episode_accuracy, query_accuracy, query_mse
+from ..evaluation import episode_accuracy, query_mse
 from ..learner import Learner
 from ..meta import MAML
 from ..models import MLP
@@ -172,7 +172,7 @@ def glyph_protonet_accuracy(
 
     Exactly the chapter's code: ``FewShotTasks(glyphs.split("test"), ways=5, shots=1,
     queries=10).fixed_episodes(episodes, seed=seed)``, built and scored by
-    :func:`~mtl_tutorial.query_accuracy` ``batch_size`` episodes at a time.
+    :func:`~mtl_tutorial.evaluation.episode_accuracy` ``batch_size`` episodes at a time.
 
     Returns:
         ``{"untrained": ..., "trained": ...}``: per-episode accuracies, each of shape ``(episodes,)``.
@@ -182,10 +182,7 @@ def glyph_protonet_accuracy(
     check_int("batch_size", batch_size, minimum=1)
 
     def accuracy(learner: Learner) -> Tensor:
-        batches = [
-            glyph_test.episode(indices, slice(i, i + batch_size)) for i in range(0, episodes, batch_size)
-        ]
-        return torch.cat([query_accuracy(learner, batch)[0] for batch in batches])
+        return episode_accuracy(learner, glyph_test, indices, batch_size=batch_size)[0]
 
     return {
         "untrained": accuracy(untrained("glyph_protonet", device=device)),
