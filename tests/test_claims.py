@@ -344,6 +344,22 @@ def test_the_claims_command_writes_rows_of_both_benchmarks(private_results, tmp_
     assert "data_scarcity, maml vs finetune" in capsys.readouterr().out
 
 
+def test_the_claims_command_gives_each_verdict_over_seeds(private_results, tmp_path, capsys):
+    path = tmp_path / "claims.json"
+    assert main(["claims", "--size", "tiny", "--benchmarks", "sinusoid", "--seeds", "0", "1",
+                 "--json", str(path)]) == 0  # fmt: skip
+    rows = json.loads(path.read_text())
+    assert {r.get("seed") for r in rows if r["metric"] == "verdict"} == {0, 1}
+    over = [r for r in rows if r["metric"] == "verdict_over_seeds"]
+    assert len(over) == 3 * 2 and all(r["seeds"] == [0, 1] and len(r["seed_verdicts"]) == 2 for r in over)
+    by_seed = {(r["claim"], r["method"], r["seed"]): r["value"] for r in rows if r["metric"] == "verdict"}
+    for r in over:  # the verdict over seeds is the seeds' common one, else undecided
+        each = [by_seed[(r["claim"], r["method"], s)] for s in (0, 1)]
+        assert r["seed_verdicts"] == each
+        assert r["value"] == (each[0] if each[0] == each[1] else "undecided")
+    assert "sinusoid, over seeds 0, 1" in capsys.readouterr().out
+
+
 def test_count_flops_counts_matrix_products_forward_and_backward():
     weight = torch.randn(8, 4, requires_grad=True)
     x = torch.randn(16, 8)

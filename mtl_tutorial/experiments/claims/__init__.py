@@ -9,13 +9,14 @@ trains its learners once and measures all three claims on fixed, seeded tasks:
 
 :func:`.cached.cached_claims` runs either at a named size through the result cache (the book's
 notebooks and ``mtl-tutorial claims`` share it). :mod:`.verdicts` turns per-task scores into the
-verdicts the book asserts; :mod:`.distance` measures how far test tasks lie from the training tasks.
+verdicts the book asserts, and :mod:`.seeds` judges them over several training seeds;
+:mod:`.distance` measures how far test tasks lie from the training tasks.
 """
 
 from .cached import cached_claims, run_claims
 from .distance import class_distance, script_distance, sinusoid_distance
 from .glyphs import glyph_claims, merge_classes, script_classes
-from .plots import plot_claim, plot_cost
+from .plots import plot_claim, plot_cost, plot_seed_advantages
 from .report import (
     CLAIMS,
     Verdict,
@@ -30,6 +31,7 @@ from .report import (
     verdict_table,
 )
 from .results import ClaimResults, geometric_checkpoints
+from .seeds import TRAINING_SEEDS, SeedVerdict, judge_seeds, seed_verdict_rows, seed_verdict_table
 from .sinusoid import ridge_penalty_sweep, sinusoid_claims, sinusoid_scores
 from .sizes import SIZES, ClaimsSize
 from .verdicts import Change, advantage, change_in_advantage, crossings, margin, side
@@ -37,10 +39,13 @@ from .verdicts import Change, advantage, change_in_advantage, crossings, margin,
 __all__ = [
     "CLAIMS",
     "SIZES",
+    "TRAINING_SEEDS",
+    "SeedVerdict",
     "ClaimsSize",
     "Verdict",
     "judge",
     "judge_all",
+    "judge_seeds",
     "Change",
     "ClaimResults",
     "advantage",
@@ -58,11 +63,14 @@ __all__ = [
     "overall_side",
     "plot_claim",
     "plot_cost",
+    "plot_seed_advantages",
     "result_rows",
     "ridge_penalty_sweep",
     "run_claims",
     "script_classes",
     "script_distance",
+    "seed_verdict_rows",
+    "seed_verdict_table",
     "side",
     "sinusoid_distance",
     "verdict_rows",

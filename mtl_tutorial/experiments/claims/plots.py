@@ -3,6 +3,8 @@ validation scores against training compute (GFLOPs)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
@@ -85,5 +87,36 @@ def plot_cost(results: ClaimResults) -> Figure:
     if results.metric == "mse":
         ax.set_yscale("log")
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_seed_advantages(runs: Mapping[int, ClaimResults], claim: str) -> Figure:
+    """The advantage of each meta method over each transfer method along ``claim``'s axis, one
+    panel per pair and one line per training seed (with its 95% interval over test tasks): how
+    much of a verdict is the seed. ``runs`` maps each seed to its :class:`ClaimResults`."""
+    if claim not in AXIS_LABELS:
+        raise ValueError(f"claim must be one of {sorted(AXIS_LABELS)}, got {claim!r}")
+    if len(runs) == 0:
+        raise ValueError("runs must hold at least one training seed's results, got none")
+    first = next(iter(runs.values()))
+    pairs = first.pairs()
+    fig, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs), 3.4), squeeze=False)
+    for ax, (meta, transfer) in zip(axes[0], pairs, strict=True):
+        for i, (seed, results) in enumerate(runs.items()):
+            advantages = results.advantages(claim, meta, transfer)
+            xs = sorted(advantages)
+            ax.errorbar(xs, [advantages[x].mean for x in xs], yerr=[advantages[x].ci95 for x in xs],
+                        fmt=PAIR_STYLES[i % len(PAIR_STYLES)], capsize=3, color=color_of(f"seed {seed}", i),
+                        label=f"training seed {seed}")  # fmt: skip
+        ax.axhline(NO_ADVANTAGE[first.metric], color="0.4", lw=1)
+        what = "win rate" if first.metric == "mse" else "accuracy difference"
+        ax.set(title=f"{meta} vs {transfer}", xlabel=AXIS_LABELS[claim], ylabel=f"{meta}'s {what}")
+        if claim == "data_scarcity":
+            ax.set_xscale("log")
+            ax.set_xticks(xs, [str(x) for x in xs])
+            ax.minorticks_off()
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{claim.replace('_', ' ')} — {first.benchmark}, by training seed", y=1.02)
     fig.tight_layout()
     return fig
