@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from mtl_tutorial import MAML, MLP, FineTuning, SinusoidTasks, mean_ci, query_mse
+from mtl_tutorial import MAML, MLP, Episode, FineTuning, SinusoidTasks, mean_ci, query_mse
 
 
 @pytest.mark.parametrize(
@@ -80,3 +80,10 @@ def test_model_and_statistics_arguments():
         mean_ci(torch.tensor([1.0]))
     with pytest.raises(ValueError, match="finite"):
         mean_ci(torch.tensor([1.0, float("nan")]))
+
+
+def test_regression_targets_without_an_output_dimension_are_refused():
+    # F.mse_loss would broadcast (points,) targets against (points, 1) predictions: a wrong loss
+    tasks = SinusoidTasks(support_size=10, query_size=10).sample(2, seed=0)
+    with pytest.raises(ValueError, match=r"shape \(tasks, points, outputs\), got support_y \(2, 10\)"):
+        Episode(tasks.support_x, tasks.support_y.squeeze(-1), tasks.query_x, tasks.query_y.squeeze(-1))

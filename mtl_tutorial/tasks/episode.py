@@ -81,6 +81,13 @@ class Episode:
             )
         if self.num_ways is not None:
             self._check_labels()
+        elif self.support_y.is_floating_point() and self.support_y.dim() < 3:
+            # (tasks, points) regression targets against (tasks, points, 1) predictions would
+            # broadcast to a (points, points) loss: a wrong number, not an error, in F.mse_loss
+            raise ValueError(
+                "regression targets must have shape (tasks, points, outputs), got support_y "
+                f"{tuple(self.support_y.shape)}; add the output dimension with y.unsqueeze(-1)"
+            )
         for key, value in self.info.items():
             if value.shape[:1] != (self.num_tasks,):
                 raise ValueError(
