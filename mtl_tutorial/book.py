@@ -1,4 +1,5 @@
-"""What every chapter of the book does first, in one call: :func:`setup_chapter`."""
+"""What every chapter of the book does first, in one call (:func:`setup_chapter`), and the small
+helpers the chapters that check formulas share (:func:`flat`, :func:`relative_error`, ...)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Sequence
 import torch
 
 from ._checks import check_int
+from .adaptation import apply_params, mse_loss
 from .plotting import use_book_style
 from .training import seed_everything
 
@@ -85,3 +87,38 @@ def execution_rows(report: dict[str, dict]) -> list[dict]:
                      "trained": trained, "loaded": loaded, "budget": budget,
                      "passed": entry.get("passed", True)})  # fmt: skip
     return rows
+
+
+# -- helpers of the chapters that check formulas numerically ------------------------------------
+
+
+def flat(tensors: dict[str, torch.Tensor] | Sequence[torch.Tensor]) -> torch.Tensor:
+    """All tensors of a ``{name: tensor}`` dictionary (or of a list of tensors) as one vector."""
+    values = tensors.values() if isinstance(tensors, dict) else tensors
+    return torch.cat([t.reshape(-1) for t in values])
+
+
+def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    """``‖a − b‖ / ‖b‖``: what "equal" means when chapter 3 checks a formula (below 1e-10)."""
+    return ((a - b).norm() / b.norm()).item()
+
+
+def meta_gradient(learner, episode) -> torch.Tensor:
+    """The gradient a learner backpropagates for one meta-update on ``episode`` (its
+    ``meta_loss``), flattened over its model's parameters; the gradients are zeroed first."""
+    for module in learner.trainable_modules().values():
+        module.zero_grad()
+    learner.meta_loss(episode).backward()
+    return flat([p.grad for p in learner.model.parameters()])
+
+
+def task_losses(model: torch.nn.Module, episode, t: int):
+    """The support and the query MSE of task ``t`` of ``episode``, each as a function of a
+    ``{name: tensor}`` dictionary of the model's parameters (for ``torch.func.grad``)."""
+    def support_loss(params):
+        return mse_loss(apply_params(model, params, episode.support_x[t]), episode.support_y[t])
+
+    def query_loss(params):
+        return mse_loss(apply_params(model, params, episode.query_x[t]), episode.query_y[t])
+
+    return support_loss, query_loss

@@ -37,7 +37,10 @@ ALT = {
     ("03_algorithms", 'labels = ("relative error of first-order MAML"'):
         "Two panels against the inner step size: first-order MAML's relative error and its cosine with "
         "the true meta-gradient, for several numbers of inner steps.",
-    ("03_algorithms", 'ylabel="peak tensor memory (KiB)"'):
+    ("03_from_scratch", 'left.plot(plain_losses, "--", label="plain PyTorch"'):
+        "Left: the meta-loss of plain-PyTorch MAML and of the package's MAML over 200 outer steps, one "
+        "curve on the other. Right: both, adapted to a test sinusoid, predict the same curve.",
+    ("03_methods", 'ylabel="peak tensor memory (KiB)"'):
         "Peak tensor memory against the number of inner steps: it grows for second-order MAML and stays "
         "flat for first-order MAML.",
     ("04_code", "fig = plot_sinusoid_fits("):
@@ -62,6 +65,12 @@ ALT = {
     ("claims", 'plot_claim(results, "task_dissimilarity")'):
         "Left: query MSE against distance from the training tasks. Right: MAML's win rate against "
         "fine-tuning stays high; against the probe it falls below one half.",
+    ("claims", 'plot_seed_advantages(runs, "data_scarcity")'):
+        "MAML's win rate against fine-tuning and against the ridge probe as K grows, one line per "
+        "training seed with its 95% interval, and the no-advantage line at one half.",
+    ("claims", 'plot_seed_advantages(runs, "task_dissimilarity")'):
+        "MAML's win rate against fine-tuning and against the ridge probe against distance from the "
+        "training tasks, one line per training seed with its 95% interval, and the line at one half.",
     ("claims", "plot_cost(results)"):
         "Validation MSE against training GFLOPs, log scales, for MAML, fine-tuning and the "
         "linear probe, with each pair's matched level as a dashed line.",
@@ -71,6 +80,9 @@ ALT = {
     ("claims_images", 'plot_claim(results, "task_dissimilarity")'):
         "Left: accuracy on each held-out script against its distance from the training scripts. "
         "Right: Prototypical Networks' gain over each transfer learner by script.",
+    ("claims_images", 'plot_seed_advantages(runs, "task_dissimilarity")'):
+        "Prototypical Networks' accuracy gain over the linear probe and over fine-tuning on each "
+        "held-out script against its distance, one line per training seed with its 95% interval.",
     ("claims_images", "plot_cost(results)"):
         "Validation accuracy against training GFLOPs (log scale) for Prototypical Networks and the two "
         "transfer learners, with each pair's matched level as a dashed line.",

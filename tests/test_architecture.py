@@ -12,13 +12,14 @@ import mtl_tutorial
 
 ROOT = Path(mtl_tutorial.__file__).parent
 LAYERS = (
-    {"_checks"},
+    {"_checks", "from_scratch"},  # argument checks; the plain-PyTorch reference methods (torch only)
     {"training", "models"},  # the training loop and checkpoints; networks
     {"tasks"},  # task distributions and episodes
     {"adaptation"},  # inner-loop steps, functional parameters
     {"learner"},  # the Learner interface and the one training contract
     {"meta", "transfer", "evaluation"},  # the methods; scoring, statistics, cost
     {"registry", "plotting"},  # learners by name; figures of given numbers
+    {"diagrams"},  # concept figures drawn by code (with the book's style from plotting)
     {"recipes"},  # named trained models and the cache
     {"experiments"},  # runners, claims, chapter experiments
     {"cli", "book"},
