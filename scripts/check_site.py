@@ -16,10 +16,10 @@ from pathlib import Path
 
 EXPECTED = {
     "book/01_background.html": {"img": 3, "table": 1},
-    "book/02_concepts.html": {"img": 5, "table": 10, "math": 3},
-    "book/03_algorithms.html": {"img": 1, "table": 1, "math": 9},
+    "book/02_concepts.html": {"img": 7, "table": 10, "math": 3},
+    "book/03_algorithms.html": {"img": 3, "table": 1, "math": 9},
     "book/03_from_scratch.html": {"img": 1, "table": 1},
-    "book/03_methods.html": {"img": 1, "table": 2, "math": 10},
+    "book/03_methods.html": {"img": 2, "table": 2, "math": 10},
     "book/04_code.html": {"img": 1, "table": 3},
     "book/04_images.html": {"img": 1, "table": 3},
     "book/claims.html": {"img": 3, "table": 8, "math": 1},

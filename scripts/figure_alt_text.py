@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from mtl_tutorial.diagrams import ALT_TEXT
+
 BOOK = Path(__file__).resolve().parent.parent / "book"
 
 #: (notebook, a line of the plotting cell that identifies it) -> alt text
@@ -90,6 +92,17 @@ ALT = {
         "Query MSE against adaptation steps for every learner at full scale, with the MAML paper's "
         "numbers for MAML and the pretrained baseline.",
 }  # fmt: skip
+
+
+# the package's concept figures carry their own alt text (mtl_tutorial.diagrams.ALT_TEXT)
+CONCEPT_FIGURES = {
+    ("02_concepts", "diagrams.plot_episode("): "plot_episode",
+    ("02_concepts", "diagrams.plot_transfer_vs_meta("): "plot_transfer_vs_meta",
+    ("03_algorithms", "diagrams.plot_maml_loops("): "plot_maml_loops",
+    ("03_algorithms", "diagrams.plot_maml_geometry("): "plot_maml_geometry",
+    ("03_methods", "diagrams.plot_protonet_embedding("): "plot_protonet_embedding",
+}
+ALT.update({place: ALT_TEXT[name] for place, name in CONCEPT_FIGURES.items()})
 
 
 def main() -> int:
