@@ -122,3 +122,17 @@ def task_losses(model: torch.nn.Module, episode, t: int):
         return mse_loss(apply_params(model, params, episode.query_x[t]), episode.query_y[t])
 
     return support_loss, query_loss
+
+
+def glue(name: str, value: object, display: bool = False) -> None:
+    """Store ``value`` under ``name`` for the text to quote (``{glue:text}`name```), through
+    myst-nb's ``glue`` when the book is built; outside the build (plain Jupyter, Colab, where
+    myst-nb is not installed) there is nothing to glue into, and it does nothing.
+
+    The default is ``display=False``, unlike myst-nb's: the chapters glue numbers into their
+    prose, not outputs into the page."""
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return
+    myst_glue(name, value, display=display)
