@@ -20,7 +20,13 @@ from mtl_tutorial import (
     results_table,
     summarise,
 )
-from mtl_tutorial.evaluation import diverged_tasks, episode_accuracy, fastest_seconds, query_accuracy
+from mtl_tutorial.evaluation import (
+    difference_verdict,
+    diverged_tasks,
+    episode_accuracy,
+    fastest_seconds,
+    query_accuracy,
+)
 from mtl_tutorial.tasks import FewShotTasks, ImageClasses
 
 
@@ -51,6 +57,17 @@ def test_pairing_resolves_a_difference_that_unpaired_intervals_hide():
     assert paired_difference(a, b).high < 0  # paired: a is better, with 95% confidence
     with pytest.raises(ValueError, match="same shape"):
         paired_difference(a, b[:10])
+
+
+def test_difference_verdict_reads_the_side_of_zero_the_interval_lies_on():
+    from mtl_tutorial.evaluation import MeanCI
+
+    assert difference_verdict(MeanCI(0.05, 0.02, 100)) == "measurably higher"
+    assert difference_verdict(MeanCI(-0.05, 0.02, 100), below="worse") == "worse"
+    assert difference_verdict(MeanCI(0.01, 0.02, 100)) == "not measurably different"
+    assert difference_verdict(MeanCI(0.02, 0.02, 100)) == "not measurably different"  # touches zero
+    with pytest.raises(ValueError, match="MeanCI"):
+        difference_verdict(0.05)
 
 
 def test_query_mse_scores_every_task_at_every_step_count():

@@ -62,6 +62,29 @@ def paired_difference(a: Tensor, b: Tensor) -> MeanCI:
     return mean_ci(a.double() - b.double())
 
 
+def difference_verdict(
+    difference: MeanCI,
+    above: str = "measurably higher",
+    below: str = "measurably lower",
+    neither: str = "not measurably different",
+) -> str:
+    """What a paired difference's 95% interval says, in words: ``above`` where the whole interval
+    lies above zero, ``below`` where it lies below, ``neither`` where it contains zero (defaults
+    ``"measurably higher"``, ``"measurably lower"``, ``"not measurably different"``).
+
+    A chapter glues these words into its prose, so that a sentence stating a comparison reads what
+    the measurement says, on any machine and at any seed.
+    """
+    if not isinstance(difference, MeanCI):
+        kind = type(difference).__name__
+        raise ValueError(f"difference must be a MeanCI (from paired_difference), got {kind}")
+    if difference.low > 0:
+        return above
+    if difference.high < 0:
+        return below
+    return neither
+
+
 def fraction_better(a: Tensor, b: Tensor) -> MeanCI:
     """Fraction of tasks on which ``a`` has the lower loss than ``b``, with its 95% interval.
 
