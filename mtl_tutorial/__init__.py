@@ -16,8 +16,8 @@ from .evaluation import (
     summarise,
 )
 from .learner import GradientLearner, Learner
-from .meta import ANIL, MAML, MetaSGD, ProtoNet, Reptile, TaskConditioned
-from .models import MLP, FiLMNetwork
+from .meta import ANIL, MAML, InContext, MetaSGD, ProtoMAML, ProtoNet, Reptile, TaskConditioned
+from .models import MLP, FiLMNetwork, InContextTransformer
 from .tasks import Episode, GaussianClusterTasks, SinusoidTasks
 from .training import Checkpointing, TrainingDiverged, seed_everything
 from .transfer import FineTuning
@@ -34,9 +34,12 @@ __all__ = [
     "FineTuning",
     "GaussianClusterTasks",
     "GradientLearner",
+    "InContext",
+    "InContextTransformer",
     "Learner",
     "MeanCI",
     "MetaSGD",
+    "ProtoMAML",
     "ProtoNet",
     "Reptile",
     "SinusoidTasks",

@@ -22,8 +22,8 @@ from typing import Any
 from torch import nn
 
 from .learner import GradientLearner, Trainable
-from .meta import ANIL, MAML, MetaSGD, ProtoNet, Reptile, TaskConditioned
-from .models import MLP, Conv4, FiLMNetwork
+from .meta import ANIL, MAML, InContext, MetaSGD, ProtoMAML, ProtoNet, Reptile, TaskConditioned
+from .models import MLP, Conv4, FiLMNetwork, InContextTransformer
 from .transfer import (
     CosineClassifier,
     FineTuning,
@@ -55,8 +55,8 @@ class LearnerEntry:
 
 
 def _entries() -> dict[str, LearnerEntry]:
-    on_network = (MAML, ANIL, MetaSGD, Reptile, ProtoNet, TaskConditioned, FineTuning, RidgeProbe,
-                  SupervisedPretraining)  # fmt: skip
+    on_network = (MAML, ANIL, MetaSGD, Reptile, ProtoNet, ProtoMAML, TaskConditioned, InContext, FineTuning,
+                  RidgeProbe, SupervisedPretraining)  # fmt: skip
     on_pretraining = (NearestCentroid, LinearProbe, CosineClassifier, FullFineTuning, L2SPFineTuning,
                       PartialFineTuning, LoRAFineTuning)  # fmt: skip
     out = {cls.name: LearnerEntry(cls) for cls in on_network}
@@ -124,7 +124,7 @@ def options_of(cls: type) -> set[str]:
 SINUSOID_SETTINGS: dict[str, dict[str, Any]] = {
     "maml": {}, "fomaml": {}, "metasgd": {}, "anil": {},
     "reptile": {"inner_lr": 0.02, "inner_steps": 10},
-    "film": {}, "pretrained": {}, "ridge_probe": {},
+    "film": {}, "in_context": {}, "pretrained": {}, "ridge_probe": {},
 }  # fmt: skip
 
 #: The book's settings on the glyph images, the Omniglot settings of the papers where they exist
@@ -133,6 +133,7 @@ SINUSOID_SETTINGS: dict[str, dict[str, Any]] = {
 #: steps (more overfit the five shots at this step size).
 GLYPH_SETTINGS: dict[str, dict[str, Any]] = {
     "protonet": {},
+    "protomaml": {"inner_lr": 0.1, "adapt_steps": 1},
     "maml": {"inner_lr": 0.4, "adapt_steps": 1},
     "fomaml": {"inner_lr": 0.4, "adapt_steps": 1},
     "anil": {"inner_lr": 0.4, "adapt_steps": 1},
@@ -147,12 +148,15 @@ def sinusoid_learner(method: str, *, hidden: tuple[int, ...] = (40, 40), **optio
     """A learner of :data:`SINUSOID_SETTINGS` on a fresh 1-hidden-hidden-1 network.
 
     The network is an :class:`~mtl_tutorial.MLP` with ``hidden`` widths (default ``(40, 40)``, the
-    MAML paper's), or for ``"film"`` a default :class:`~mtl_tutorial.FiLMNetwork`; ``options``
+    MAML paper's), or for ``"film"`` a default :class:`~mtl_tutorial.FiLMNetwork` and for
+    ``"in_context"`` a default :class:`~mtl_tutorial.InContextTransformer`; ``options``
     (``device=`` included) override the book's settings. The weights are drawn from torch's
     global generator: seed it first for reproducible ones.
     """
     check_name(method, SINUSOID_SETTINGS)
-    network = FiLMNetwork() if LEARNERS[method].cls is TaskConditioned else MLP(hidden=tuple(hidden))
+    special = {TaskConditioned: FiLMNetwork, InContext: InContextTransformer}  # they read support sets
+    cls = LEARNERS[method].cls
+    network = special[cls]() if cls in special else MLP(hidden=tuple(hidden))
     return build_learner(method, network, **{**SINUSOID_SETTINGS[method], **options})
 
 
@@ -179,5 +183,6 @@ def glyph_learner(
         if pretrained is None:
             raise ValueError(f"{method!r} adapts a pretrained backbone: pass pretrained=")
         return build_learner(method, pretrained, **settings)
-    head = ways if issubclass(entry.cls, GradientLearner) else None  # ProtoNet and pretraining embed
+    # ProtoNet, Proto-MAML (its layer comes from the prototypes) and pretraining embed
+    head = ways if issubclass(entry.cls, GradientLearner) and entry.cls is not ProtoMAML else None
     return build_learner(method, Conv4(channels=channels, num_classes=head), device=device, **settings)

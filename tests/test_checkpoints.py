@@ -11,7 +11,10 @@ from mtl_tutorial import (
     FiLMNetwork,
     FineTuning,
     GaussianClusterTasks,
+    InContext,
+    InContextTransformer,
     MetaSGD,
+    ProtoMAML,
     ProtoNet,
     Reptile,
     SinusoidTasks,
@@ -44,7 +47,9 @@ LEARNERS = {
     "reptile": (lambda: Reptile(MLP(hidden=(16,))), SINE),
     "pretrained": (lambda: FineTuning(MLP(hidden=(16,))), SINE),
     "protonet": (lambda: ProtoNet(MLP(4, (8,), 8)), CLUSTERS),
+    "protomaml": (lambda: ProtoMAML(MLP(4, (8,), 8), features=8, inner_lr=0.1), CLUSTERS),
     "film": (lambda: TaskConditioned(FiLMNetwork(hidden=(16,), encoder_hidden=(16,))), SINE),
+    "in_context": (lambda: InContext(InContextTransformer(width=16, depth=1, heads=2)), SINE),
 }
 
 
@@ -90,7 +95,9 @@ ALL_LEARNERS = {
     MetaSGD: (lambda: MetaSGD(MLP(hidden=(16,)), max_rate=0.05), SINE, "model"),
     Reptile: (lambda: Reptile(MLP(hidden=(16,)), anneal=False), SINE, "model"),
     ProtoNet: (lambda: ProtoNet(MLP(4, (8,), 8)), CLUSTERS, "model"),
+    ProtoMAML: (LEARNERS["protomaml"][0], CLUSTERS, "model"),
     TaskConditioned: (LEARNERS["film"][0], SINE, "model"),
+    InContext: (LEARNERS["in_context"][0], SINE, "model"),
     FineTuning: (lambda: FineTuning(MLP(hidden=(16,))), SINE, "model"),
     RidgeProbe: (lambda: RidgeProbe(MLP(hidden=(16,))), SINE, "model"),
     SupervisedPretraining: (pretraining, IMAGES, "backbone"),

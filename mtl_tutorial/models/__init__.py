@@ -2,6 +2,7 @@
 
 from .conv4 import Conv4
 from .film import FiLMNetwork
+from .in_context import InContextTransformer
 from .mlp import MLP
 
-__all__ = ["MLP", "Conv4", "FiLMNetwork"]
+__all__ = ["MLP", "Conv4", "FiLMNetwork", "InContextTransformer"]

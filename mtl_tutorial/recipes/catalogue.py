@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import adaptation, learner, registry
-from ..meta import MAML, MetaSGD, ProtoNet, TaskConditioned
-from ..models import MLP, Conv4, FiLMNetwork
+from ..meta import MAML, InContext, MetaSGD, ProtoNet, TaskConditioned
+from ..models import MLP, Conv4, FiLMNetwork, InContextTransformer
 from ..registry import glyph_learner, sinusoid_learner
 from ..tasks import FewShotTasks, GlyphConfig, SinusoidTasks, load_glyphs
 from ..tasks import episode as episodes
@@ -96,6 +96,11 @@ def _build_film(s: Mapping[str, Any], device: str) -> TaskConditioned:
     return sinusoid_learner("film", device=device, lr=s["lr"])
 
 
+def _build_in_context(s: Mapping[str, Any], device: str) -> InContext:
+    seed_everything(s["seed"])
+    return sinusoid_learner("in_context", device=device, lr=s["lr"])
+
+
 # -- rendered glyphs: few-shot image classification ---------------------------------------------
 
 
@@ -164,6 +169,13 @@ RECIPES: dict[str, Recipe] = {
             "FiLM task conditioning on sinusoids: default FiLMNetwork, Adam 1e-3, 3,000 iterations",
             {"lr": 1e-3, "meta_batch_size": 25, "seed": 0, "iterations": 3_000},
             _build_film, _fit_sinusoid, (TaskConditioned, FiLMNetwork, SinusoidTasks),
+        ),
+        Recipe(
+            "sinusoid_in_context",
+            "in-context learning on sinusoids: a 2-layer transformer (width 64) reads the 10 support "
+            "pairs, Adam 1e-3, 3,000 iterations",
+            {"lr": 1e-3, "meta_batch_size": 25, "seed": 0, "iterations": 3_000},
+            _build_in_context, _fit_sinusoid, (InContext, InContextTransformer, SinusoidTasks),
         ),
         Recipe(
             "glyph_backbone",
