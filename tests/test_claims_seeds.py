@@ -38,6 +38,8 @@ def test_a_verdict_stands_only_when_every_seed_reaches_it():
     assert [v.holds for v in scarcity.verdicts] == [True, True, None]  # seed 2: no change
     assert scarcity.verdicts == tuple(judge(runs[s], "data_scarcity", "meta", "transfer") for s in runs)
     assert not scarcity.agree and scarcity.holds is None and scarcity.words() == "undecided"
+    assert scarcity.by_seed() == "holds on seeds 0 and 1, undecided on seed 2"
+    assert scarcity.standing() == "not refuted (holds on 2 seeds of 3)"
     # the effect is the change in advantage, favoured end minus other: the gaps' difference
     assert scarcity.effects == pytest.approx((0.2, 0.25, 0.0), abs=1e-6)
     assert scarcity.effect_mean == pytest.approx(0.15, abs=1e-6)
@@ -47,6 +49,17 @@ def test_a_verdict_stands_only_when_every_seed_reaches_it():
     # cost: meta reaches the matched 0.8 at iteration 3 (300 FLOPs), transfer at 2 (200) on every seed
     cost = verdicts["cost"]
     assert cost.agree and cost.holds is False and cost.effects == pytest.approx((2 / 3,) * 3)
+    assert cost.standing() == "fails" and cost.by_seed() == "fails on seeds 0, 1 and 2"
+
+
+def test_seeds_that_fail_or_are_undecided_leave_a_claim_not_supported():
+    runs = {0: seeded_run(0.0, 0.2), 1: seeded_run(0.1, 0.1), 2: seeded_run(0.0, 0.25)}
+    scarcity = next(v for v in judge_seeds(runs) if v.claim == "data_scarcity")
+    assert [v.holds for v in scarcity.verdicts] == [False, None, False]
+    assert scarcity.standing() == "not supported (fails on 2 seeds of 3)"
+    assert scarcity.by_seed() == "fails on seeds 0 and 2, undecided on seed 1"
+    runs[1] = seeded_run(0.3, 0.0)  # one seed holds: nothing stands
+    assert next(v for v in judge_seeds(runs) if v.claim == "data_scarcity").standing() == "undecided"
 
 
 def test_agreeing_seeds_give_their_common_verdict_and_the_table_says_so():

@@ -73,6 +73,31 @@ class SeedVerdict:
         """The verdict over seeds as the tables write it (``holds``, ``fails``, ``undecided``)."""
         return VERDICT_WORDS[self.holds]
 
+    def by_seed(self) -> str:
+        """Each seed's verdict in a sentence's words, e.g. ``"fails on seeds 0 and 2, undecided
+        on seed 1"``: for prose that must say what the runs say, on any machine."""
+        parts = []
+        for holds in (True, False, None):
+            seeds = [str(s) for s, v in zip(self.seeds, self.verdicts, strict=True) if v.holds is holds]
+            if seeds:
+                listed = seeds[0] if len(seeds) == 1 else f"{', '.join(seeds[:-1])} and {seeds[-1]}"
+                parts.append(f"{VERDICT_WORDS[holds]} on seed{'s' * (len(seeds) > 1)} {listed}")
+        return ", ".join(parts)
+
+    def standing(self) -> str:
+        """What stands over seeds: the common verdict where every seed agrees; where they do not,
+        ``"not supported (fails on k seeds of n)"`` when no seed holds, ``"not refuted (holds on
+        k seeds of n)"`` when no seed fails, else ``"undecided"``."""
+        if self.agree:
+            return self.words()
+        counts = {h: sum(v.holds is h for v in self.verdicts) for h in (True, False)}
+        n = len(self.verdicts)
+        if counts[True] == 0:
+            return f"not supported (fails on {counts[False]} seed{'s' * (counts[False] > 1)} of {n})"
+        if counts[False] == 0:
+            return f"not refuted (holds on {counts[True]} seed{'s' * (counts[True] > 1)} of {n})"
+        return "undecided"
+
 
 def _effect(results: ClaimResults, claim: str, meta: str, transfer: str) -> float:
     if claim != "cost":
