@@ -31,8 +31,6 @@ ALT = {
         "One regression episode: the true sinusoid, its support points and its query points.",
     ("02_concepts", "fig = plot_image_episode(glyph_test.episode(shown)"):
         "One 5-way glyph episode: a row of support images per class, and query images to classify.",
-    ("02_concepts", "title=f\"Meta-SGD's learned meta-strategy"):
-        "Histogram of Meta-SGD's learned per-weight step sizes, with the initial value 0.01 marked.",
     ("02_concepts", 'title="The same FiLM network, given two different support sets"'):
         "Predictions of one FiLM network for two tasks, each from reading that task's support set, "
         "beside the true functions.",
@@ -58,6 +56,13 @@ ALT = {
     ("05_trends_meta", "axes[0].plot(INNER_STEPS, memory, style"):
         "Memory and time of one meta-gradient against inner steps for networks of 1 to 8 hidden layers: "
         "second-order memory grows with steps, first-order memory stays flat.",
+    ("05_trends_shift", 'title="Training scripts, nearest first"'):
+        "Left: each training script's distance to the test scripts, coloured by the pool it went to. "
+        "Right: linear-probe accuracy with 95% intervals after pretraining on near scripts, far scripts, "
+        "shuffled pixels and nothing, against lines at no pretraining and at chance.",
+    ("05_trends_in_context", 'title=f"K = {k} examples in the input"'):
+        "Four panels for one test sinusoid: the in-context transformer's prediction given 1, 2, 5 and 10 "
+        "support points, beside the true curve; the prediction approaches the curve as points are added.",
     ("05_trends_transfer", 'title="Accuracy on 200 test episodes (95% interval)"'):
         "Accuracy and gain over the linear probe against the number of parameters trained per task, "
         "for parameter-efficient transfer methods.",
