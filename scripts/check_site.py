@@ -28,7 +28,7 @@ EXPECTED = {
     "book/05_trends_meta.html": {"img": 3, "table": 5, "math": 3},
     "book/05_trends_transfer.html": {"img": 1, "table": 3, "math": 1},
     "book/05_trends_shift.html": {"img": 1, "table": 1},
-    "book/05_trends_in_context.html": {"img": 1, "table": 2, "math": 1},
+    "book/05_trends_in_context.html": {"img": 1, "table": 2},
     "book/glossary.html": {"dt": 25},
     "book/bibliography.html": {"table": 1},
     "book/faq.html": {"table": 1},

@@ -78,8 +78,10 @@ def domain_shift_scores(
     weights. The probe is the book's :class:`~mtl_tutorial.transfer.LinearProbe`.
 
     Returns:
-        ``{"accuracy": {source: per-episode accuracy list}, "scripts": {source: its scripts},
-        "classes": {source: number of classes}, "distances": {script: distance}}``.
+        A dict with ``"accuracy"`` (by source, the list of per-episode accuracies), ``"scripts"``
+        (by source, the scripts it pretrained on; empty for the sources that are not scripts),
+        ``"classes"`` (by source, its number of classes) and ``"distances"`` (by training script,
+        its distance to the test scripts, nearest first).
     """
     unknown = sorted(set(sources) - set(SOURCES))
     if unknown or not sources:

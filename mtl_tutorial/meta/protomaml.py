@@ -49,10 +49,12 @@ class ProtoMAML(MAML):
 
     Args:
         encoder: maps one example to an embedding of ``features`` numbers.
-        features: the embedding's width.
+        features: the embedding's width (default: the encoder's ``feature_dim``, as a
+            :class:`~mtl_tutorial.models.Conv4` has).
         first_order: drop the inner loop's second-order terms (default True, as in the paper).
-        Other arguments are those of :class:`MAML` (defaults: ``inner_lr`` 0.01, ``inner_steps``
-        1, ``adapt_steps`` 10, ``outer_lr`` 1e-3).
+        **kwargs: the other arguments of :class:`MAML` (defaults: ``inner_lr`` 0.01,
+            ``inner_steps`` 1, ``adapt_steps`` 10, ``outer_lr`` 1e-3); not ``compile`` or
+            ``multi_step_loss``.
     """
 
     name = "protomaml"
