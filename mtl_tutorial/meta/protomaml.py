@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._checks import check_int
 from ..adaptation import Params, apply_params, map_tasks, sgd_adapt
 from ..tasks import Episode
 from .maml import MAML
+from .protonet import support_one_hot
 
 
 class PrototypeHead(nn.Module):
@@ -90,21 +90,12 @@ class ProtoMAML(MAML):
         prototypes = one_hot.T @ embeddings / one_hot.sum(0).unsqueeze(-1)
         return {**params, "head.weight": 2 * prototypes, "head.bias": -(prototypes**2).sum(-1)}
 
-    def _one_hot(self, episode: Episode) -> Tensor:
-        """The support labels as one-hot rows ``(tasks, support, ways)``, after checking them."""
-        if not episode.is_classification:
-            raise ValueError("Proto-MAML classifies: the episode has no num_ways (regression targets)")
-        one_hot = F.one_hot(episode.support_y, episode.num_ways).to(episode.support_x.dtype)
-        if (one_hot.sum(dim=1) == 0).any():
-            raise ValueError(f"each of the {episode.num_ways} classes needs at least one support example")
-        return one_hot
-
     def adapt(self, episode: Episode, steps: int | None = None) -> Params:
         """Per-task parameters (leading task dimension): the output layer at the prototypes,
         then ``steps`` (default ``adapt_steps``) gradient steps on the support set."""
         steps = self.adapt_steps if steps is None else check_int("steps", steps, minimum=0)
         episode = episode.to(self.device)
-        one_hot, params = self._one_hot(episode), self.initial_params()
+        one_hot, params = support_one_hot(episode, "Proto-MAML"), self.initial_params()
 
         def one_task(sx: Tensor, sy: Tensor, labels: Tensor) -> Params:
             start = self.task_params(params, sx, labels)
@@ -119,7 +110,7 @@ class ProtoMAML(MAML):
     def meta_loss(self, episode: Episode) -> Tensor:
         """Mean query loss after each task's inner loop from its prototype layer."""
         episode = episode.to(self.device)
-        one_hot, params = self._one_hot(episode), self.initial_params()
+        one_hot, params = support_one_hot(episode, "Proto-MAML"), self.initial_params()
 
         def one_task(sx: Tensor, sy: Tensor, labels: Tensor, qx: Tensor, qy: Tensor) -> Tensor:
             start = self.task_params(params, sx, labels)

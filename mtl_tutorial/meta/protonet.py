@@ -40,17 +40,9 @@ class ProtoNet(Learner):
 
     def adapt(self, episode: Episode, steps: int | None = None) -> Tensor:
         """Class prototypes of shape ``(tasks, ways, features)``; ``steps`` is ignored."""
-        if not episode.is_classification:
-            raise ValueError(
-                "Prototypical Networks classify: the episode has no num_ways (regression targets)"
-            )
         episode = episode.to(self.device)
-        one_hot = F.one_hot(episode.support_y, episode.num_ways).to(episode.support_x.dtype)
+        one_hot = support_one_hot(episode, "Prototypical Networks")
         counts = one_hot.sum(dim=1)  # (tasks, ways)
-        if (counts == 0).any():
-            raise ValueError(
-                f"every one of the {episode.num_ways} classes needs at least one support example"
-            )
         embeddings = self.embed(episode.support_x)
         return one_hot.transpose(1, 2) @ embeddings / counts.unsqueeze(-1)
 
@@ -66,3 +58,17 @@ class ProtoNet(Learner):
     def training_loss(self, episode: Episode) -> Tensor:
         logits = self.predict(self.adapt(episode), episode.query_x)
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), episode.query_y.reshape(-1))
+
+
+def support_one_hot(episode: Episode, method: str) -> Tensor:
+    """The support labels as one-hot rows ``(tasks, support, ways)``, in the inputs' dtype.
+
+    Raises ``ValueError`` (naming ``method``) for a regression episode or for a class with no
+    support example, whose prototype would be undefined.
+    """
+    if not episode.is_classification:
+        raise ValueError(f"{method} can only classify: the episode has no num_ways (regression targets)")
+    one_hot = F.one_hot(episode.support_y, episode.num_ways).to(episode.support_x.dtype)
+    if (one_hot.sum(dim=1) == 0).any():
+        raise ValueError(f"every one of the {episode.num_ways} classes needs at least one support example")
+    return one_hot
