@@ -14,6 +14,8 @@ the cached result equals the one the chapter's code would compute in place:
   episodes (chapter 2).
 - :func:`glyph_transfer_accuracy`: fine-tuning the glyph backbone, or the same network barely
   trained, on fixed target episodes (chapter 4).
+- :func:`glyph_finetuning_steps`: the glyph backbone's linear probe against full fine-tuning for
+  a few numbers of steps, with their adaptation FLOPs (the claims chapter's first exercise).
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ import torch
 from torch import Tensor
 
 from .._checks import check_int
-from ..evaluation import episode_accuracy, query_mse
+from ..evaluation import adaptation_cost, episode_accuracy, query_mse
 from ..learner import Learner
 from ..meta import MAML
 from ..models import MLP
 from ..recipes import trained, untrained
+from ..registry import glyph_learner
 from ..tasks import Episode, FewShotTasks, GlyphConfig, SinusoidTasks, load_glyphs
 from ..training import seed_everything
 from ..transfer import FineTuning, FullFineTuning
@@ -216,6 +219,39 @@ def glyph_recipe_accuracy(
     return {"accuracy": accuracy, "iterations": len(learner.losses), "train_seconds": learner.train_seconds}
 
 
+def glyph_finetuning_steps(
+    *,
+    steps: Sequence[int] = (2, 20),
+    shots: int = 10,
+    queries: int = 15,
+    episodes: int = 100,
+    seed: int = 2017,
+    device: str = "cpu",
+) -> dict[str, dict[str, Any]]:
+    """The glyph backbone (recipe ``glyph_backbone``) adapted by a linear probe and by full
+    fine-tuning for each number of steps in ``steps``, on ``episodes`` fixed 5-way ``shots``-shot
+    episodes of the test scripts (seed ``seed``): what the claims chapter's first exercise asks.
+
+    Returns:
+        ``{learner name: {"accuracy": (episodes,) tensor, "flops": adaptation FLOPs per episode}}``,
+        the names ``"linear probe"`` and ``"fine-tuning, S steps"``.
+    """
+    backbone = trained("glyph_backbone", device=device)
+    tasks = FewShotTasks(load_glyphs(GlyphConfig()).split("test"), ways=5, shots=shots, queries=queries)
+    indices = tasks.fixed_episodes(check_int("episodes", episodes, minimum=1), seed=seed)
+    learners = {"linear probe": glyph_learner("linear_probe", pretrained=backbone)}
+    for s in steps:
+        learners[f"fine-tuning, {s} steps"] = glyph_learner("finetune", pretrained=backbone, adapt_steps=s)
+    first_two = tasks.episode(indices, slice(0, 2))
+    return {
+        name: {
+            "accuracy": episode_accuracy(learner, tasks, indices, batch_size=2)[0],
+            "flops": adaptation_cost(learner, first_two, ways=5).flops_per_task,
+        }
+        for name, learner in learners.items()
+    }
+
+
 def glyph_transfer_accuracy(
     *,
     steps: Sequence[int],
@@ -258,6 +294,7 @@ def glyph_transfer_accuracy(
 
 
 __all__ = [
+    "glyph_finetuning_steps",
     "glyph_protonet_accuracy",
     "glyph_transfer_accuracy",
     "one_task_transfer",
