@@ -26,6 +26,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from . import distributed
 from ._checks import check_int, check_positive_float
 from .adaptation import LossFn, Params, batched_predict, batched_sgd_adapt, task_loss
 from .tasks import Episode, TaskSource
@@ -130,10 +131,18 @@ class Trainable:
         check_int("meta_batch_size", meta_batch_size, minimum=1)
         check_int("iterations", iterations, minimum=1)
         generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+        rank, processes = distributed.world()
+        if processes > 1:  # under torchrun: each process takes an equal share of every batch
+            split = self.split_batch_size(meta_batch_size)
+            distributed.check_divisible(self.batch_description, split, processes)
         self.prepare_training(tasks)
+        if processes > 1:  # the same start everywhere, whatever each process was seeded with
+            distributed.broadcast_parameters(trainable_parameters(self.trainable_modules()))
 
         def step(i: int) -> float:
+            # every process draws the whole batch (the single-process run's data), keeps its share
             batch = self.sample_training_batch(tasks, meta_batch_size, generator)
+            batch = distributed.shard(batch, rank, processes)
             return self.training_step(batch, iteration=i, iterations=iterations)
 
         state: dict[str, Any] = dict(self.trainable_modules())
@@ -160,6 +169,14 @@ class Trainable:
         return self.losses
 
     # -- the pieces of a training step ---------------------------------------------------------
+
+    #: What :meth:`split_batch_size` counts, for the error when it does not split evenly.
+    batch_description: str = "meta_batch_size"
+
+    def split_batch_size(self, meta_batch_size: int) -> int:
+        """The size that data-parallel training splits between processes (default: the
+        meta-batch's tasks; supervised pretraining splits its images)."""
+        return meta_batch_size
 
     def prepare_training(self, tasks: TaskSource) -> None:
         """Called once by :meth:`fit` before its first step (default: nothing)."""
@@ -191,8 +208,13 @@ class Trainable:
         """
         self.optimizer.zero_grad()
         loss = self.training_computation(batch)
+        # under torchrun: the mean over processes is the gradient of the whole batch's mean loss
+        loss = distributed.average_gradients(self._optimized_parameters(), loss)
         self.optimizer.step()
         return loss
+
+    def _optimized_parameters(self) -> list[Tensor]:
+        return [p for group in self.optimizer.param_groups for p in group["params"]]
 
     # -- state ---------------------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ import mtl_tutorial
 
 ROOT = Path(mtl_tutorial.__file__).parent
 LAYERS = (
-    {"_checks", "from_scratch"},  # argument checks; the plain-PyTorch reference methods (torch only)
+    # argument checks; the plain-PyTorch reference methods; data-parallel helpers (torch only)
+    {"_checks", "from_scratch", "distributed"},
     {"training", "models"},  # the training loop and checkpoints; networks
     {"tasks"},  # task distributions and episodes
     {"adaptation"},  # inner-loop steps, functional parameters

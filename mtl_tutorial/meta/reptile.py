@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .. import distributed
 from .._checks import check_int, check_positive_float
 from ..adaptation import LossFn, batched_predict, batched_sgd_adapt, task_loss
 from ..learner import GradientLearner
@@ -70,9 +71,13 @@ class Reptile(GradientLearner):
             self.model, theta, x, y, steps=self.inner_steps, lr=self.inner_lr, loss_fn=self.loss_fn
         )
         with torch.no_grad():
-            for name, p in self.model.named_parameters():
-                p.add_(epsilon * (phi[name].mean(dim=0) - p))
-            return torch.vmap(self.loss_fn)(batched_predict(self.model, phi, x), y).mean().item()
+            names = [name for name, _ in self.model.named_parameters()]
+            mean_phi = [phi[name].mean(dim=0) for name in names]
+            loss = torch.vmap(self.loss_fn)(batched_predict(self.model, phi, x), y).mean().reshape(1)
+            distributed.all_mean_([*mean_phi, loss])  # under torchrun: the mean over all tasks
+            for p, target in zip(self.model.parameters(), mean_phi, strict=True):
+                p.add_(epsilon * (target - p))
+            return loss.item()
 
     @property
     def inner_lr(self) -> float:

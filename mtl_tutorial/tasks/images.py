@@ -43,8 +43,9 @@ class ImageClasses:
         return self.num_classes
 
     def as_float(self, images: torch.Tensor) -> torch.Tensor:
-        """Pixels in [0, 1]."""
-        return images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
+        """Pixels in [0, 1], in torch's default floating-point dtype (float32 unless changed)."""
+        dtype = torch.get_default_dtype()
+        return images.to(dtype) / 255.0 if images.dtype == torch.uint8 else images.to(dtype)
 
     def flat(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Every image with its class index: ``(N, C, H, W)`` floats and ``(N,)`` labels."""

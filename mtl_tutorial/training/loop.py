@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from .. import distributed
 from .._checks import check_int
 from .checkpoint import Checkpointing, load_checkpoint, save_atomically
 
@@ -99,7 +100,8 @@ def run_training(
         save_atomically(payload, checkpointing.path)
 
     cpu_started = time.process_time()
-    disable = None if progress is None else not progress
+    main_process = distributed.is_main_process()  # under torchrun, only rank 0 shows and saves
+    disable = True if not main_process else None if progress is None else not progress
     bar = tqdm(range(start, iterations), desc=description, initial=start, total=iterations, disable=disable)
     for i in bar:
         loss = float(step(i))
@@ -115,9 +117,13 @@ def run_training(
         if i % 100 == 0:
             bar.set_postfix(loss=f"{loss:.4f}")
         out_of_time = max_seconds is not None and time.process_time() - cpu_started >= max_seconds
+        if max_seconds is not None:  # every process stops at the same step
+            out_of_time = distributed.agree(out_of_time)
         last = i + 1 == iterations or out_of_time
         if checkpointing is not None and ((i + 1) % checkpointing.every == 0 or last):
-            save(i + 1)
+            if main_process:
+                save(i + 1)
+            distributed.barrier()  # no process runs ahead of a checkpoint being written
         if out_of_time:
             break
     bar.close()

@@ -47,6 +47,12 @@ class SupervisedPretraining(Trainable):
         self._optimizer = None
         self.losses = []
 
+    batch_description = "batch_size"
+
+    def split_batch_size(self, meta_batch_size: int) -> int:
+        """Data-parallel pretraining splits each batch's images between processes."""
+        return self.batch_size
+
     @property
     def fitted(self) -> bool:
         return self.head is not None
