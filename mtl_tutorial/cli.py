@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -52,6 +54,49 @@ def _sinusoid(args: argparse.Namespace) -> int:
         print(f"wrote {args.json}")
     if args.figure:  # the first test seed's
         _save_figure(args.figure, [r for r in rows if r["test_seed"] == test_seeds[0]], methods, steps)
+        print(f"wrote {args.figure}")
+    return 0
+
+
+def _ways_shots(text: str) -> tuple[int, int]:
+    """``"20w5s"`` as ``(20, 5)``."""
+    match = re.fullmatch(r"(\d+)w(\d+)s", text.strip().lower())
+    if match is None:
+        raise ValueError(f"a setting is written as WAYSwSHOTSs, e.g. 5w1s or 20w5s; got {text!r}")
+    return int(match[1]), int(match[2])
+
+
+def _omniglot(args: argparse.Namespace) -> int:
+    from . import distributed
+    from .experiments.environment import run_environment
+    from .experiments.omniglot import METHODS, SETTINGS, OmniglotBudget, omniglot_table, reproduce_omniglot
+
+    methods = args.methods.split(",") if args.methods else list(METHODS)
+    budget = OmniglotBudget.paper() if args.budget == "paper" else OmniglotBudget.smoke()
+    budget = dataclasses.replace(budget, test_episodes=args.episodes)
+    settings = [_ways_shots(text) for text in args.settings] if args.settings else SETTINGS
+    rows = reproduce_omniglot(args.data, methods=methods, settings=settings, budget=budget, seed=args.seed,
+                              device=args.device, progress=args.progress)  # fmt: skip
+    if not distributed.is_main_process():  # under torchrun, rank 0 reports
+        return 0
+    print(f"\nOmniglot (Vinyals split, rotations as classes, 28 x 28), {args.budget} budget; "
+          f"{budget.test_episodes} test episodes per setting, {budget.test_queries} queries per class, "
+          "mean ± 95% CI, beside the papers' numbers")  # fmt: skip
+    print(omniglot_table(rows))
+    if args.budget == "smoke":
+        print("(a smoke run: a few dozen training steps per model, far below what the methods reach)")
+    if args.json:
+        report = {"command": args.command_line, "budget": dataclasses.asdict(budget),
+                  "environment": run_environment(device=args.device, compiled=[]), "rows": rows}  # fmt: skip
+        Path(args.json).write_text(json.dumps(report, indent=2))
+        print(f"wrote {args.json}")
+    if args.figure:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from .experiments.omniglot import plot_omniglot
+
+        plot_omniglot(rows).savefig(args.figure, dpi=150)
         print(f"wrote {args.figure}")
     return 0
 
@@ -360,6 +405,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_setup(sinusoid)
     sinusoid.set_defaults(run=_sinusoid)
+    omniglot = experiments.add_parser(
+        "omniglot",
+        parents=[trains_long],
+        help="Omniglot, the field's protocol: ProtoNet and MAML at 5/20-way, 1/5-shot, beside the papers",
+    )
+    omniglot.add_argument("--data", required=True,
+                          help="folder holding images_background and images_evaluation (the "
+                          "official zips unpacked; tasks.omniglot.download_omniglot gets them)")  # fmt: skip
+    omniglot.add_argument("--budget", choices=["smoke", "paper"], default="smoke",
+                          help="smoke: a few dozen steps per model, for a CPU (default); paper: the "
+                          "papers' settings at tens of thousands of steps, for a GPU")  # fmt: skip
+    omniglot.add_argument("--methods", help="comma-separated subset of protonet,maml (default: both)")
+    omniglot.add_argument("--settings", nargs="+",
+                          help="ways and shots, e.g. 5w1s 20w5s (default 5w1s 5w5s 20w1s 20w5s)")  # fmt: skip
+    omniglot.add_argument("--episodes", type=int, default=600, help="test episodes per setting (default 600)")
+    omniglot.add_argument("--figure", help="save a figure of the accuracies beside the papers' to this file")
+    omniglot.set_defaults(run=_omniglot)
 
     sharpness = commands.add_parser(
         "sharpness", help="why fine-tuning diverges: inner-problem sharpness during meta-training"
@@ -459,11 +521,26 @@ def help_text(argv: Sequence[str], width: int = 80) -> str:
     return shown.getvalue()
 
 
+def _start_processes(args: argparse.Namespace) -> None:
+    """Under ``torchrun`` (``WORLD_SIZE`` > 1): join the process group, on this process's GPU for
+    ``--device cuda``; each learner's training then splits its batches between the processes."""
+    from . import distributed
+
+    device = getattr(args, "device", "cpu")
+    if distributed.init_from_environment(device):
+        args.device = str(distributed.local_device(device))
+        if not distributed.is_main_process():  # rank 0 writes the results and shows progress
+            for name, quiet in (("json", None), ("figure", None), ("progress", False)):
+                if hasattr(args, name):
+                    setattr(args, name, quiet)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.command_line = "mtl-tutorial " + " ".join(argv)  # recorded in JSON reports
     try:
+        _start_processes(args)
         return args.run(args)
     except ValueError as error:  # bad input: say what is wrong, without a traceback
         print(f"mtl-tutorial: error: {error}", file=sys.stderr)

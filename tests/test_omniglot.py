@@ -91,3 +91,34 @@ def test_download_verifies_the_checksum_and_unpacks(tmp_path):
     with pytest.raises(ValueError, match="the download is corrupt"):
         download_omniglot(tmp_path / "other", url=url, md5={**md5, "images_background": "0" * 32})
     assert not (tmp_path / "other" / "images_background").exists()
+
+
+@pytest.mark.slow
+def test_the_reproduce_command_runs_the_protocol_end_to_end(tmp_path, capsys):
+    import json
+
+    from mtl_tutorial.cli import main
+    from mtl_tutorial.experiments.omniglot import PAPER, SETTINGS
+
+    root = make_tree(tmp_path / "omniglot")  # 6 training and 6 test characters, 24 classes each
+    report, figure = tmp_path / "omniglot.json", tmp_path / "omniglot.png"
+    argv = ["reproduce", "omniglot", "--data", str(root), "--episodes", "3", "--json", str(report),
+            "--figure", str(figure)]  # fmt: skip
+    assert main(argv) == 0
+    rows = json.loads(report.read_text())["rows"]
+    assert [(r["ways"], r["shots"]) for r in rows[::2]] == list(SETTINGS)
+    assert [r["method"] for r in rows[:2]] == ["protonet", "maml"]
+    for r in rows:
+        assert 0 <= r["accuracy"] <= 1 and r["ci95"] >= 0 and r["test_episodes"] == 3
+        assert r["paper"] == PAPER[r["method"]][(r["ways"], r["shots"])] / 100
+        assert r["iterations"] == {"protonet": 20, "maml": 10}[r["method"]]
+    assert figure.stat().st_size > 0
+    shown = capsys.readouterr().out
+    assert "| maml | 20-way 5-shot |" in shown and "98.9%" in shown and "smoke run" in shown
+
+
+def test_the_reproduce_command_refuses_a_malformed_setting(tmp_path, capsys):
+    from mtl_tutorial.cli import main
+
+    assert main(["reproduce", "omniglot", "--data", str(tmp_path), "--settings", "5-way"]) == 2
+    assert "WAYSwSHOTSs" in capsys.readouterr().err
