@@ -122,3 +122,24 @@ def test_the_reproduce_command_refuses_a_malformed_setting(tmp_path, capsys):
 
     assert main(["reproduce", "omniglot", "--data", str(tmp_path), "--settings", "5-way"]) == 2
     assert "WAYSwSHOTSs" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_command_runs_under_torchrun_and_only_rank_0_reports(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = make_tree(tmp_path / "omniglot")
+    report = tmp_path / "omniglot.json"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+               "-m", "mtl_tutorial", "reproduce", "omniglot", "--data", str(root), "--settings", "5w1s",
+               "--episodes", "2", "--json", str(report)]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[1])}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("| protonet | 5-way 1-shot |") == 1  # one table, from rank 0
+    rows = json.loads(report.read_text())["rows"]
+    assert [(r["method"], r["ways"], r["shots"]) for r in rows] == [("protonet", 5, 1), ("maml", 5, 1)]

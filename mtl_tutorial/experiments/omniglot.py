@@ -48,8 +48,10 @@ class OmniglotBudget:
 
     #: Training steps (episodes for ProtoNet, meta-batches for MAML), by method.
     iterations: dict[str, int] = dataclasses.field(default_factory=lambda: {"protonet": 20, "maml": 10})
-    #: Tasks per MAML meta-batch (ProtoNet trains on one episode per step, as in its paper).
+    #: Tasks per MAML meta-batch, and episodes per ProtoNet step (its paper takes one; a few
+    #: let the step split between processes under ``torchrun``).
     maml_meta_batch_size: int = 2
+    protonet_meta_batch_size: int = 2
     #: Classes per ProtoNet training episode (``None``: the test setting's ways).
     protonet_train_ways: int | None = None
     #: Query images per class in training episodes.
@@ -72,10 +74,11 @@ class OmniglotBudget:
     def paper(cls) -> OmniglotBudget:
         """The papers' settings — MAML with meta-batches of 32 tasks, 15 training queries per
         class, one inner step of 0.4 and three at test; ProtoNet on 60-way episodes — for 40,000
-        MAML meta-batches and 20,000 ProtoNet episodes (our choice), for a GPU."""
+        MAML meta-batches and 20,000 ProtoNet steps of 4 episodes (our choices), for GPUs."""
         return cls(
             iterations={"protonet": 20_000, "maml": 40_000},
             maml_meta_batch_size=32,
+            protonet_meta_batch_size=4,
             protonet_train_ways=60,
             train_queries=15,
         )
@@ -127,7 +130,8 @@ def reproduce_omniglot(
                 train_ways, meta_batch = ways, budget.maml_meta_batch_size
             else:
                 learner = glyph_learner("protonet", channels=budget.channels, device=device)
-                train_ways, meta_batch = budget.protonet_train_ways or ways, 1
+                train_ways = budget.protonet_train_ways or ways
+                meta_batch = budget.protonet_meta_batch_size
             train_tasks = FewShotTasks(train, ways=train_ways, shots=shots, queries=budget.train_queries)
             learner.fit(train_tasks, iterations=budget.iterations[method], meta_batch_size=meta_batch,
                         seed=seed, progress=progress)  # fmt: skip
