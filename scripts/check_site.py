@@ -23,6 +23,7 @@ EXPECTED = {
     "book/03_proto_maml.html": {"table": 1, "math": 2},
     "book/04_code.html": {"img": 1, "table": 3},
     "book/04_images.html": {"img": 1, "table": 3},
+    "book/04_scaling.html": {"table": 2, "math": 1},
     "book/claims.html": {"img": 3, "table": 8, "math": 1},
     "book/claims_images.html": {"img": 3, "table": 7},
     "book/05_trends_meta.html": {"img": 3, "table": 5, "math": 3},
