@@ -106,9 +106,9 @@ def main() -> None:
                          **measure(setup, args.iterations, args.repeats)})  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "two.json"
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                   __file__, "--worker", str(out), "--iterations", str(args.iterations),
-                   "--repeats", str(args.repeats), "--setups", *args.setups]  # fmt: skip
+        command = distributed.torchrun_command(2, __file__, "--worker", str(out), "--iterations",
+                                               str(args.iterations), "--repeats", str(args.repeats),
+                                               "--setups", *args.setups)  # fmt: skip
         subprocess.run(command, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
         two = json.loads(out.read_text())
     rows += [{"setup": s, "processes": 2, "threads_each": 1, **two[s]} for s in args.setups]

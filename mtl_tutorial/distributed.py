@@ -25,6 +25,7 @@ a single process behaves exactly as before. Backends: ``gloo`` on the CPU, ``ncc
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -49,6 +50,13 @@ def is_main_process() -> bool:
 def backend_for(device: str | torch.device) -> str:
     """``"nccl"`` for CUDA devices, ``"gloo"`` otherwise."""
     return "nccl" if torch.device(device).type == "cuda" else "gloo"
+
+
+def torchrun_command(processes: int, *program: str) -> list[str]:
+    """The command that runs ``program`` (a script and its arguments, or ``"-m", module, ...``)
+    on ``processes`` processes of this machine under ``torchrun``, with this Python."""
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
+            str(processes), *program]  # fmt: skip
 
 
 def init_from_environment(device: str | torch.device = "cpu") -> bool:
@@ -198,5 +206,6 @@ __all__ = [
     "is_main_process",
     "local_device",
     "shard",
+    "torchrun_command",
     "world",
 ]

@@ -208,13 +208,11 @@ class Trainable:
         """
         self.optimizer.zero_grad()
         loss = self.training_computation(batch)
-        # under torchrun: the mean over processes is the gradient of the whole batch's mean loss
-        loss = distributed.average_gradients(self._optimized_parameters(), loss)
+        if distributed.world()[1] > 1:  # the mean over processes: the whole batch's gradient
+            optimized = [p for group in self.optimizer.param_groups for p in group["params"]]
+            loss = distributed.average_gradients(optimized, loss)
         self.optimizer.step()
         return loss
-
-    def _optimized_parameters(self) -> list[Tensor]:
-        return [p for group in self.optimizer.param_groups for p in group["params"]]
 
     # -- state ---------------------------------------------------------------------------------
 

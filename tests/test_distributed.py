@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,8 +23,7 @@ def two_processes(tmp_path_factory) -> dict:
     """Every case trained by two torchrun processes (one launch for the whole module)."""
     out = tmp_path_factory.mktemp("torchrun")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(HERE.parent)}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-               str(HERE / "distributed_worker.py"), str(out)]  # fmt: skip
+    command = distributed.torchrun_command(2, str(HERE / "distributed_worker.py"), str(out))
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = torch.load(out / "results.pt", weights_only=True)

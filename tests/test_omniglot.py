@@ -129,14 +129,14 @@ def test_the_command_runs_under_torchrun_and_only_rank_0_reports(tmp_path):
     import json
     import os
     import subprocess
-    import sys
     from pathlib import Path
+
+    from mtl_tutorial.distributed import torchrun_command
 
     root = make_tree(tmp_path / "omniglot")
     report = tmp_path / "omniglot.json"
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-               "-m", "mtl_tutorial", "reproduce", "omniglot", "--data", str(root), "--settings", "5w1s",
-               "--episodes", "2", "--json", str(report)]  # fmt: skip
+    command = torchrun_command(2, "-m", "mtl_tutorial", "reproduce", "omniglot", "--data", str(root),
+                               "--settings", "5w1s", "--episodes", "2", "--json", str(report))  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[1])}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

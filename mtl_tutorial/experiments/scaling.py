@@ -82,8 +82,8 @@ def two_process_training(iterations: int = 5, meta_batch_size: int = 8) -> dict[
     single, _ = _train(iterations, meta_batch_size)
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "two.json"
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                   "-m", __name__, str(out), str(iterations), str(meta_batch_size)]  # fmt: skip
+        arguments = [str(out), str(iterations), str(meta_batch_size)]
+        command = distributed.torchrun_command(2, "-m", __name__, *arguments)
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         if done.returncode != 0:
