@@ -11,19 +11,25 @@ the largest entry of ``higher``'s, at most 1e-5; only reported for the two vmap 
 if they do not.
 
 Rows: ``maml``, ``fomaml``, ``anil``, ``reptile``, ``protonet`` are the package's learners as the
-book uses them (convolutional networks take a loop over the tasks:
-:func:`mtl_tutorial.adaptation.loops_over_tasks`), except that ``maml`` backpropagates the whole
-meta-batch at once (``accumulate_per_task=False``) and ``maml_accumulated`` one task at a time,
-which is the package's default for convolutional networks since 4bbfc66 (as fast, and its
-memory flat in the meta-batch); ``maml_vmap`` is MAML's ``vmap`` over the tasks (the package's path
-for every network before) on the default memory layout (GroupNorm cannot take channels-last
-weights under ``vmap``), and ``maml_compiled`` the same through ``torch.compile``: what
-``MAML(compile=True)`` would run, which the package refuses for convolutional networks (torch
-2.13 compiles the per-task loop into a wrong meta-gradient, and this path is slower and off by
-up to 2e-3), so its difference is reported, not enforced; ``loop`` and ``higher`` (and ``*_fo``,
-first order) are the references. Peak tensor memory of one second-order MAML iteration is
-measured for 1, 3 and 5 inner steps, alongside its remedies: first order, and per-task accumulation of the
-meta-gradient (``MAML(accumulate_per_task=True)``), whose peak does not grow with the meta-batch.
+book uses them. For convolutional networks they loop over the tasks
+(:func:`mtl_tutorial.adaptation.loops_over_tasks`) and run the tasks side by side, one per CPU
+thread (:mod:`mtl_tutorial.task_threads`); MAML takes each task's meta-gradient as soon as its
+query loss is computed (``accumulate_per_task``). ``maml_sequential`` is the same with one task
+after another (``MTL_TUTORIAL_TASK_THREADS=1``: the package's path before the threads),
+``maml_whole_batch`` backpropagates the whole meta-batch at once (``accumulate_per_task=False``),
+``maml_vmap`` is MAML's ``vmap`` over the tasks (the package's path for every network before the
+loop) on the default memory layout (GroupNorm cannot take channels-last weights under ``vmap``),
+and ``maml_compiled`` the same through ``torch.compile``: what ``MAML(compile=True)`` would run,
+which the package refuses for convolutional networks (torch 2.13 compiles the per-task loop into
+a wrong meta-gradient, and this path is slower and off by up to 2e-3), so its difference is
+reported, not enforced; ``loop`` and ``higher`` (and ``*_fo``, first order) are the references,
+one task after another on the module's own layers. The 1-shot speeds of ``maml``,
+``maml_sequential``, ``loop`` and ``higher`` are measured a second time with one busy process
+beside them (the machine loaded by another program). Peak tensor memory of one second-order MAML
+iteration is measured for 1, 3 and 5 inner steps, alongside its remedies: first order, and
+per-task accumulation of the meta-gradient, whose peak does not grow with the meta-batch. The
+memory tracker sees one thread, so under it the tasks run one after another; with ``W`` task
+threads, up to ``W`` tasks' graphs are alive at once.
 
     python benchmarks/image_throughput.py --json benchmarks/results/image_throughput.json
 
@@ -39,7 +45,9 @@ minutes per set-up.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -54,6 +62,7 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 from mtl_tutorial import ANIL, MAML, ProtoNet, Reptile
 from mtl_tutorial.evaluation import peak_tensor_memory
 from mtl_tutorial.models import Conv4
+from mtl_tutorial.task_threads import ENVIRONMENT_VARIABLE
 from mtl_tutorial.tasks import FewShotTasks, GlyphConfig, load_glyphs
 
 try:
@@ -104,10 +113,11 @@ def ours(kind: str, steps: int = 1) -> tuple[Iteration, nn.Module]:
         return (lambda episode: adam_step(learner, learner.training_loss(episode))), learner.model
     settings = {"inner_lr": INNER_LR, "inner_steps": steps, "outer_lr": OUTER_LR}
     learner = {
-        "maml": lambda: MAML(model, accumulate_per_task=False, **settings),
+        "maml": lambda: MAML(model, **settings),
+        "maml_sequential": lambda: MAML(model, **settings),
+        "maml_whole_batch": lambda: MAML(model, accumulate_per_task=False, **settings),
         "maml_vmap": lambda: MAML(model, accumulate_per_task=False, **settings),
         "maml_compiled": lambda: MAML(model, accumulate_per_task=False, **settings),
-        "maml_accumulated": lambda: MAML(model, accumulate_per_task=True, **settings),
         "fomaml": lambda: MAML(model, first_order=True, **settings),
         "anil": lambda: ANIL(model, **settings),
     }[kind]()
@@ -115,7 +125,26 @@ def ours(kind: str, steps: int = 1) -> tuple[Iteration, nn.Module]:
         learner.loop_over_tasks = False
     if kind == "maml_compiled":  # what MAML(compile=True) would run; it refuses convolutions
         learner._compiled_task_losses = torch.compile(learner._task_losses)
+    if kind == "maml_sequential":
+        return one_task_at_a_time(learner.training_step), model
     return learner.training_step, model
+
+
+def one_task_at_a_time(iteration: Iteration) -> Iteration:
+    """``iteration`` with the tasks of a meta-batch run one after another, not side by side."""
+
+    def run(episode) -> None:
+        before = os.environ.get(ENVIRONMENT_VARIABLE)
+        os.environ[ENVIRONMENT_VARIABLE] = "1"
+        try:
+            iteration(episode)
+        finally:
+            if before is None:
+                del os.environ[ENVIRONMENT_VARIABLE]
+            else:
+                os.environ[ENVIRONMENT_VARIABLE] = before
+
+    return run
 
 
 # -- the references: a per-task autograd loop and higher --------------------------------------
@@ -180,7 +209,8 @@ def with_higher(first_order: bool, steps: int = 1) -> tuple[Iteration, nn.Module
 METHODS: dict[str, Callable[[], tuple[Iteration, nn.Module]]] = {
     kind: (lambda kind=kind: ours(kind))
     for kind in (
-        "maml", "maml_accumulated", "maml_compiled", "maml_vmap", "fomaml", "anil", "reptile", "protonet"
+        "maml", "maml_sequential", "maml_whole_batch", "maml_compiled", "maml_vmap", "fomaml", "anil",
+        "reptile", "protonet",
     )  # fmt: skip
 }
 METHODS["loop"] = lambda: per_task_loop(first_order=False)
@@ -188,7 +218,7 @@ METHODS["loop_fo"] = lambda: per_task_loop(first_order=True)
 if higher is not None:
     METHODS["higher"] = lambda: with_higher(first_order=False)
     METHODS["higher_fo"] = lambda: with_higher(first_order=True)
-SECOND_ORDER = ("maml", "maml_compiled", "maml_vmap", "maml_accumulated", "loop", "higher")
+SECOND_ORDER = ("maml", "maml_sequential", "maml_whole_batch", "maml_compiled", "maml_vmap", "loop", "higher")
 FIRST_ORDER = ("fomaml", "loop_fo", "higher_fo")
 
 
@@ -251,6 +281,29 @@ def peak_memory(kind: str, episode, steps: int) -> float:
     return peak_tensor_memory(lambda: iteration(episode)) / 2**20
 
 
+def _spin() -> None:
+    while True:
+        pass
+
+
+@contextlib.contextmanager
+def busy_processes(count: int):
+    """``count`` processes that keep a core busy each, for as long as the block runs: the
+    machine another program is loading, as a reader's laptop often is."""
+    spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(count)]
+    for spinner in spinners:
+        spinner.start()
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.terminate()
+            spinner.join()
+
+
+LOADED_METHODS = ("maml", "maml_sequential", "loop", "higher")
+
+
 def current_commit() -> str | None:
     """The git commit of the code measured, so a stored result shows which code it is about."""
     try:
@@ -290,10 +343,21 @@ def main() -> None:
                              "warmup_seconds": round(warmup, 1)})  # fmt: skip
                 print(f"{where}: {method:>14} {speed:6.2f} iterations/s (warm-up {warmup:.1f} s)", flush=True)
 
+    loaded = []  # the same with one busy process beside: where a thread per task pays most
+    for meta_batch in (4, 16):
+        episodes = batches(1, meta_batch, count=6)
+        with busy_processes(1):
+            for method in (m for m in LOADED_METHODS if m in METHODS):
+                speed, _ = throughput(method, episodes, args.seconds)
+                loaded.append({"shots": 1, "meta_batch": meta_batch, "method": method,
+                               "iterations_per_second": round(speed, 3)})  # fmt: skip
+                print(f"1-shot, meta-batch {meta_batch}, one busy process beside: {method:>16} "
+                      f"{speed:6.2f} iterations/s", flush=True)  # fmt: skip
+
     memory = []
     for meta_batch in (4, 16):
         episode = batches(1, meta_batch, count=1, seed=1)[0]
-        for kind in ("maml", "maml_accumulated", "fomaml", "loop", "higher"):
+        for kind in ("maml", "maml_whole_batch", "fomaml", "loop", "higher"):
             if kind == "higher" and higher is None:
                 continue
             for steps in (1, 3, 5):
@@ -319,6 +383,7 @@ def main() -> None:
             "cpu_count": os.cpu_count(),
         },
         "throughput": rows,
+        "throughput_beside_one_busy_process": loaded,
         "largest_relative_gradient_difference": checks,
         "peak_memory": memory,
     }

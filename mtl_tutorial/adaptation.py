@@ -17,6 +17,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call, grad
 
+from .task_threads import map_in_threads, task_workers
+
 Params = dict[str, Tensor]
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
@@ -50,6 +52,30 @@ def apply_params(model: nn.Module, params: Params, x: Tensor) -> Tensor:
     return functional_call(model, params, (x,))
 
 
+def gradient(fn: Callable[[Params], Tensor], params: Params, *, create_graph: bool = True) -> Params:
+    """The gradient of the scalar ``fn(params)`` with respect to ``params``, as a dictionary.
+
+    What ``torch.func.grad(fn)(params)`` returns. Outside ``torch.func`` transforms it is
+    computed with :func:`torch.autograd.grad`, which is safe to run in several threads at once
+    (``torch.func``'s transform levels are shared between threads, so :func:`map_tasks` could
+    not run tasks side by side); under ``vmap`` or ``grad`` it is ``torch.func.grad``'s.
+
+    Args:
+        create_graph: keep the result differentiable with respect to ``params`` (default True:
+            what second-order MAML backpropagates through); ``False`` for a plain gradient.
+    """
+    if torch._C._functorch.maybe_current_level() is not None:  # under vmap, grad, ...
+        return grad(fn)(params)
+    # a graph to differentiate the result through only where the caller records one
+    keep_graph = create_graph and torch.is_grad_enabled() and any(p.requires_grad for p in params.values())
+    with torch.enable_grad():  # as torch.func.grad, whatever the caller's grad mode
+        inputs = {n: p if p.requires_grad else p.detach().requires_grad_() for n, p in params.items()}
+        values = list(inputs.values())
+        grads = torch.autograd.grad(fn(inputs), values, create_graph=keep_graph, allow_unused=True)
+    pairs = zip(inputs.items(), grads, strict=True)
+    return {n: torch.zeros_like(p) if g is None else g for (n, p), g in pairs}
+
+
 def sgd_adapt(
     model: nn.Module,
     params: Params,
@@ -80,7 +106,7 @@ def sgd_adapt(
 
     fast = {n: params[n] for n in names}
     for _ in range(steps):
-        grads = grad(support_loss)(fast)
+        grads = gradient(support_loss, fast, create_graph=not first_order)
         if first_order:
             grads = {n: g.detach() for n, g in grads.items()}
         if isinstance(lr, Mapping):
@@ -101,12 +127,23 @@ def loops_over_tasks(model: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.conv._ConvNd) for m in model.modules())
 
 
-def map_tasks(fn: Callable[..., Any], *batched: Any, loop: bool) -> Any:
+def runs_in_threads(model: nn.Module) -> bool:
+    """Whether tasks that apply ``model`` may run in several threads at once: when it has a
+    ``functional_forward``. :func:`~torch.func.functional_call` swaps the module's parameters
+    for the call's, so two threads calling it on one module would leave each other's weights in
+    it."""
+    return callable(getattr(model, "functional_forward", None))
+
+
+def map_tasks(fn: Callable[..., Any], *batched: Any, loop: bool, threads: bool = False) -> Any:
     """``fn`` applied to each task: every argument carries a leading task dimension (tensors,
     or dictionaries of tensors), and so does the result (a tensor or a dictionary of them).
 
     ``loop=False`` runs ``torch.vmap(fn)``; ``loop=True`` calls ``fn`` once per task and stacks
-    the results. The two compute the same, up to floating-point rounding.
+    the results; with ``threads=True`` (for an ``fn`` that neither calls ``torch.func``
+    transforms nor :func:`~torch.func.functional_call`: see :func:`gradient` and
+    :func:`runs_in_threads`), on several CPU threads where there are cores for them
+    (:mod:`mtl_tutorial.task_threads`). All compute the same, up to floating-point rounding.
     """
     if not loop:
         return torch.vmap(fn)(*batched)
@@ -115,8 +152,10 @@ def map_tasks(fn: Callable[..., Any], *batched: Any, loop: bool) -> Any:
         return {k: v[t] for k, v in value.items()} if isinstance(value, Mapping) else value[t]
 
     first = batched[0]
-    tasks = len(next(iter(first.values()))) if isinstance(first, Mapping) else len(first)
-    outputs = [fn(*(task(value, t) for value in batched)) for t in range(tasks)]
+    sample = next(iter(first.values())) if isinstance(first, Mapping) else first
+    tasks = len(sample)
+    workers = task_workers(tasks, sample.device) if threads else 1  # side by side on the cores
+    outputs = map_in_threads(lambda t: fn(*(task(value, t) for value in batched)), tasks, workers=workers)
     if isinstance(outputs[0], Mapping):
         return {k: torch.stack([out[k] for out in outputs]) for k in outputs[0]}
     return torch.stack(outputs)
@@ -134,9 +173,10 @@ def batched_sgd_adapt(model: nn.Module, params: Params, x: Tensor, y: Tensor, **
     def one_task(x_t: Tensor, y_t: Tensor) -> Params:
         return sgd_adapt(model, params, x_t, y_t, **kwargs)
 
-    return map_tasks(one_task, x, y, loop=loops_over_tasks(model))
+    return map_tasks(one_task, x, y, loop=loops_over_tasks(model), threads=runs_in_threads(model))
 
 
 def batched_predict(model: nn.Module, params: Params, x: Tensor) -> Tensor:
     """Apply ``model`` with per-task parameters (leading task dimension) to per-task inputs."""
-    return map_tasks(partial(apply_params, model), params, x, loop=loops_over_tasks(model))
+    forward = partial(apply_params, model)
+    return map_tasks(forward, params, x, loop=loops_over_tasks(model), threads=runs_in_threads(model))

@@ -12,8 +12,9 @@ import mtl_tutorial
 
 ROOT = Path(mtl_tutorial.__file__).parent
 LAYERS = (
-    # argument checks; the plain-PyTorch reference methods; data-parallel helpers (torch only)
-    {"_checks", "from_scratch", "distributed"},
+    # argument checks; the plain-PyTorch reference methods; data-parallel helpers and the
+    # threads that run a meta-batch's tasks side by side (torch only)
+    {"_checks", "from_scratch", "distributed", "task_threads"},
     {"training", "models"},  # the training loop and checkpoints; networks
     {"tasks"},  # task distributions and episodes
     {"adaptation"},  # inner-loop steps, functional parameters

@@ -9,8 +9,17 @@ import torch
 from torch import nn
 
 from .._checks import check_int, check_positive_float
-from ..adaptation import LossFn, apply_params, loops_over_tasks, map_tasks, sgd_adapt, task_loss
+from ..adaptation import (
+    LossFn,
+    apply_params,
+    loops_over_tasks,
+    map_tasks,
+    runs_in_threads,
+    sgd_adapt,
+    task_loss,
+)
 from ..learner import GradientLearner, check_ways
+from ..task_threads import map_in_threads, task_workers
 from ..tasks import Episode
 
 
@@ -39,13 +48,14 @@ class MAML(GradientLearner):
             (Antoniou et al. 2019). ``True`` weighs the steps equally; a sequence of
             ``inner_steps`` non-negative weights (normalised to sum to 1) weighs them as given.
             Training then penalises initialisations from which further steps overshoot.
-        accumulate_per_task: in :meth:`training_step`, backpropagate each task's query loss as
-            soon as it is computed. The meta-gradient is the same, up to rounding; peak memory
-            holds one task's inner-loop graph instead of the whole meta-batch's, so it no longer
-            grows with the meta-batch. Default ``None``: for networks whose tasks run in a loop
-            (convolutional ones: ``loop_over_tasks``), where it is as fast and at meta-batch 16
-            needs about a fourteenth of the memory (benchmarks/image_throughput.py); not under
-            ``vmap``, which batches the tasks' backward passes.
+        accumulate_per_task: in :meth:`training_step`, take each task's meta-gradient as soon
+            as its query loss is computed, and sum them. The meta-gradient is the same, up to
+            rounding; peak memory holds the inner-loop graphs of the tasks in progress (one per
+            CPU thread: :mod:`mtl_tutorial.task_threads`) instead of the whole meta-batch's, so
+            it no longer grows with the meta-batch. Default ``None``: for networks whose tasks
+            run in a loop (convolutional ones: ``loop_over_tasks``), where it is faster and at
+            meta-batch 16 needs a fraction of the memory (benchmarks/image_throughput.py); not
+            under ``vmap``, which batches the tasks' backward passes.
 
     Raises:
         ValueError: for a learning rate that is not > 0, a step count below 0, or
@@ -144,7 +154,8 @@ class MAML(GradientLearner):
             )  # fmt: skip
             return self.loss_fn(apply_params(self.model, adapted, qx), qy)
 
-        return map_tasks(one_task, support_x, support_y, query_x, query_y, loop=self.loop_over_tasks)
+        return map_tasks(one_task, support_x, support_y, query_x, query_y, loop=self.loop_over_tasks,
+                         threads=runs_in_threads(self.model))  # fmt: skip
 
     training_loss = meta_loss
 
@@ -154,12 +165,25 @@ class MAML(GradientLearner):
         if not self.accumulate_per_task:
             return super().training_computation(episode)
         episode = episode.to(self.device)
-        total = 0.0
-        for t in range(episode.num_tasks):  # each task's graph is freed by its backward()
-            loss = self.meta_loss(episode[t : t + 1]) / episode.num_tasks
-            loss.backward()
-            total += loss.item()
-        return total
+        tasks = episode.num_tasks
+        optimized = [p for group in self.optimizer.param_groups for p in group["params"]]
+
+        def task_gradient(t: int) -> tuple[float, tuple[torch.Tensor | None, ...]]:
+            # each task's graph is freed once its gradient is taken
+            loss = self.meta_loss(episode[t : t + 1]) / tasks
+            return loss.item(), torch.autograd.grad(loss, optimized, allow_unused=True)
+
+        # the tasks side by side on the CPU's cores; summed in task order, as one by one
+        workers = task_workers(tasks, self.device) if runs_in_threads(self.model) else 1
+        results = map_in_threads(task_gradient, tasks, workers=workers)
+        for i, p in enumerate(optimized):
+            grads = [g[i] for _, g in results if g[i] is not None]
+            if grads:
+                total = grads[0].clone()
+                for g in grads[1:]:
+                    total += g
+                p.grad = total if p.grad is None else p.grad + total
+        return sum(loss for loss, _ in results)
 
     def config(self) -> dict[str, Any]:
         out = {**super().config(), "inner_steps": self.inner_steps, "first_order": self.first_order}

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._checks import check_int
@@ -70,3 +71,19 @@ class Conv4(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         features = self.features(x)
         return self.head(features) if self.head is not None else features
+
+    def functional_forward(self, params: dict[str, Tensor], x: Tensor) -> Tensor:
+        """``forward(x)`` with the weights in ``params`` (named as in ``named_parameters()``).
+
+        The same operations as :meth:`forward`, without swapping the module's parameters as
+        :func:`torch.func.functional_call` does: so several threads can apply different weights
+        at once (:mod:`mtl_tutorial.task_threads`), and nothing is re-parametrised per call.
+        """
+        for i, block in enumerate(self.features[:4]):
+            conv, norm = f"features.{i}.0.", f"features.{i}.1."
+            x = F.conv2d(x, params[conv + "weight"], params[conv + "bias"], padding=1)
+            groups, eps = block[1].num_groups, block[1].eps
+            x = F.group_norm(x, groups, params[norm + "weight"], params[norm + "bias"], eps)
+            x = F.relu(F.max_pool2d(x, 2))
+        x = x.flatten(1)
+        return F.linear(x, params["head.weight"], params["head.bias"]) if self.head is not None else x
