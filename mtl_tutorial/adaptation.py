@@ -52,30 +52,6 @@ def apply_params(model: nn.Module, params: Params, x: Tensor) -> Tensor:
     return functional_call(model, params, (x,))
 
 
-def gradient(fn: Callable[[Params], Tensor], params: Params, *, create_graph: bool = True) -> Params:
-    """The gradient of the scalar ``fn(params)`` with respect to ``params``, as a dictionary.
-
-    What ``torch.func.grad(fn)(params)`` returns. Outside ``torch.func`` transforms it is
-    computed with :func:`torch.autograd.grad`, which is safe to run in several threads at once
-    (``torch.func``'s transform levels are shared between threads, so :func:`map_tasks` could
-    not run tasks side by side); under ``vmap`` or ``grad`` it is ``torch.func.grad``'s.
-
-    Args:
-        create_graph: keep the result differentiable with respect to ``params`` (default True:
-            what second-order MAML backpropagates through); ``False`` for a plain gradient.
-    """
-    if torch._C._functorch.maybe_current_level() is not None:  # under vmap, grad, ...
-        return grad(fn)(params)
-    # a graph to differentiate the result through only where the caller records one
-    keep_graph = create_graph and torch.is_grad_enabled() and any(p.requires_grad for p in params.values())
-    with torch.enable_grad():  # as torch.func.grad, whatever the caller's grad mode
-        inputs = {n: p if p.requires_grad else p.detach().requires_grad_() for n, p in params.items()}
-        values = list(inputs.values())
-        grads = torch.autograd.grad(fn(inputs), values, create_graph=keep_graph, allow_unused=True)
-    pairs = zip(inputs.items(), grads, strict=True)
-    return {n: torch.zeros_like(p) if g is None else g for (n, p), g in pairs}
-
-
 def sgd_adapt(
     model: nn.Module,
     params: Params,
@@ -106,7 +82,7 @@ def sgd_adapt(
 
     fast = {n: params[n] for n in names}
     for _ in range(steps):
-        grads = gradient(support_loss, fast, create_graph=not first_order)
+        grads = grad(support_loss)(fast)
         if first_order:
             grads = {n: g.detach() for n, g in grads.items()}
         if isinstance(lr, Mapping):
@@ -140,10 +116,10 @@ def map_tasks(fn: Callable[..., Any], *batched: Any, loop: bool, threads: bool =
     or dictionaries of tensors), and so does the result (a tensor or a dictionary of them).
 
     ``loop=False`` runs ``torch.vmap(fn)``; ``loop=True`` calls ``fn`` once per task and stacks
-    the results; with ``threads=True`` (for an ``fn`` that neither calls ``torch.func``
-    transforms nor :func:`~torch.func.functional_call`: see :func:`gradient` and
-    :func:`runs_in_threads`), on several CPU threads where there are cores for them
-    (:mod:`mtl_tutorial.task_threads`). All compute the same, up to floating-point rounding.
+    the results; with ``threads=True`` (for an ``fn`` that does not call
+    :func:`~torch.func.functional_call` on a shared module: see :func:`runs_in_threads`), on
+    several CPU threads where there are cores for them (:mod:`mtl_tutorial.task_threads`). All
+    compute the same, up to floating-point rounding.
     """
     if not loop:
         return torch.vmap(fn)(*batched)

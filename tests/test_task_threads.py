@@ -9,7 +9,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from mtl_tutorial import ANIL, MAML
-from mtl_tutorial.adaptation import gradient, map_tasks, runs_in_threads
+from mtl_tutorial.adaptation import map_tasks, runs_in_threads
 from mtl_tutorial.evaluation import training_step_cost
 from mtl_tutorial.evaluation.memory import StorageTracker
 from mtl_tutorial.models import Conv4
@@ -160,26 +160,6 @@ def test_counted_flops_are_those_of_one_thread(two_threads, monkeypatch):
         learner = MAML(Conv4(channels=8, num_classes=3), inner_lr=0.4)
         counts[mode] = training_step_cost(learner, episode)
     assert counts[""] == counts["1"]
-
-
-def test_gradient_is_torch_func_grad_and_keeps_the_graph_only_when_asked():
-    torch.manual_seed(0)
-    w = torch.randn(3, requires_grad=True)
-
-    def loss(p):
-        return (p["w"] ** 3).sum()
-
-    ours = gradient(loss, {"w": w})
-    assert torch.equal(ours["w"], torch.func.grad(loss)({"w": w})["w"])
-    # second order: d/dw of sum(3 w^2) is 6 w
-    (second,) = torch.autograd.grad(ours["w"].sum(), w)
-    assert torch.allclose(second, 6 * w)
-    assert gradient(loss, {"w": w}, create_graph=False)["w"].grad_fn is None
-    with torch.no_grad():  # as torch.func.grad: a gradient, not connected to the caller's graph
-        quiet = gradient(loss, {"w": w})["w"]
-    assert quiet.grad_fn is None and torch.allclose(quiet, 3 * w.detach() ** 2)
-    # parameters that do not require grad still get their gradient
-    assert torch.allclose(gradient(loss, {"w": w.detach()})["w"], 3 * w.detach() ** 2)
 
 
 def test_map_tasks_with_threads_stacks_what_the_loop_stacks(two_threads):

@@ -21,10 +21,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.func import functional_call
+from torch.func import functional_call, grad
 
 from .._checks import check_int, check_nonnegative_float, check_positive_float
-from ..adaptation import apply_params, gradient, loops_over_tasks, map_tasks
+from ..adaptation import apply_params, loops_over_tasks, map_tasks
 from ..learner import Learner, Trainable
 from ..tasks import Episode, FewShotTasks
 from .pretrained import SupervisedPretraining
@@ -204,7 +204,7 @@ class FullFineTuning(TransferBaseline):
                 return value
 
             for _ in range(steps):
-                g = gradient(loss, params, create_graph=False)  # thread-safe: see map_tasks
+                g = grad(loss)(params)
                 params = {k: v - lr * g[k] for k, v in params.items()}
             return params
 
