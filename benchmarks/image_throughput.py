@@ -23,7 +23,10 @@ and ``maml_compiled`` the same through ``torch.compile``: what ``MAML(compile=Tr
 which the package refuses for convolutional networks (torch 2.13 compiles the per-task loop into
 a wrong meta-gradient, and this path is slower and off by up to 2e-3), so its difference is
 reported, not enforced; ``loop`` and ``higher`` (and ``*_fo``, first order) are the references,
-one task after another on the module's own layers. The 1-shot speeds of ``maml``,
+one task after another on the module's own layers. ``query_step`` is no meta-learner: one
+supervised step on the meta-batch's query images with shared weights, which any MAML iteration
+exceeds in work (it runs the same query images through the same layers, after an inner loop), so
+its speed is an upper bound for every MAML row. The 1-shot speeds of ``maml``,
 ``maml_sequential``, ``loop`` and ``higher`` are measured a second time with one busy process
 beside them (the machine loaded by another program). Peak tensor memory of one second-order MAML
 iteration is measured for 1, 3 and 5 inner steps, alongside its remedies: first order, and
@@ -206,6 +209,21 @@ def with_higher(first_order: bool, steps: int = 1) -> tuple[Iteration, nn.Module
     return iteration, model
 
 
+def query_step() -> tuple[Iteration, nn.Module]:
+    """One supervised Adam step on the meta-batch's query images, with shared weights: less than
+    any MAML iteration computes (its query pass, without the inner loop or per-task weights), so
+    its speed bounds what the per-task layers allow."""
+    model = fresh_conv4()
+    optimizer = torch.optim.Adam(model.parameters(), lr=OUTER_LR)
+
+    def iteration(episode):
+        optimizer.zero_grad()
+        F.cross_entropy(model(episode.query_x.flatten(0, 1)), episode.query_y.flatten()).backward()
+        optimizer.step()
+
+    return iteration, model
+
+
 METHODS: dict[str, Callable[[], tuple[Iteration, nn.Module]]] = {
     kind: (lambda kind=kind: ours(kind))
     for kind in (
@@ -218,6 +236,7 @@ METHODS["loop_fo"] = lambda: per_task_loop(first_order=True)
 if higher is not None:
     METHODS["higher"] = lambda: with_higher(first_order=False)
     METHODS["higher_fo"] = lambda: with_higher(first_order=True)
+METHODS["query_step"] = query_step
 SECOND_ORDER = ("maml", "maml_sequential", "maml_whole_batch", "maml_compiled", "maml_vmap", "loop", "higher")
 FIRST_ORDER = ("fomaml", "loop_fo", "higher_fo")
 
