@@ -24,9 +24,11 @@ which the package refuses for convolutional networks (torch 2.13 compiles the pe
 a wrong meta-gradient, and this path is slower and off by up to 2e-3), so its difference is
 reported, not enforced; ``loop`` and ``higher`` (and ``*_fo``, first order) are the references,
 one task after another on the module's own layers. ``query_step`` is no meta-learner: one
-supervised step on the meta-batch's query images with shared weights, which any MAML iteration
-exceeds in work (it runs the same query images through the same layers, after an inner loop), so
-its speed is an upper bound for every MAML row. The 1-shot speeds of ``maml``,
+supervised step on the meta-batch's query images with shared weights, as one batch: the query
+pass alone, without the inner loop or per-task weights, which every MAML iteration also runs. At
+meta-batch 4 it bounds what second-order MAML can reach on these layers; at 16 its single batch
+of 1,200 images runs slower than the same images task by task, so there it is no bound. The
+1-shot speeds of ``maml``,
 ``maml_sequential``, ``loop`` and ``higher`` are measured a second time with one busy process
 beside them (the machine loaded by another program). Peak tensor memory of one second-order MAML
 iteration is measured for 1, 3 and 5 inner steps, alongside its remedies: first order, and
@@ -210,9 +212,8 @@ def with_higher(first_order: bool, steps: int = 1) -> tuple[Iteration, nn.Module
 
 
 def query_step() -> tuple[Iteration, nn.Module]:
-    """One supervised Adam step on the meta-batch's query images, with shared weights: less than
-    any MAML iteration computes (its query pass, without the inner loop or per-task weights), so
-    its speed bounds what the per-task layers allow."""
+    """One supervised Adam step on the meta-batch's query images as one batch, with shared
+    weights: the query pass of a MAML iteration without its inner loop or per-task weights."""
     model = fresh_conv4()
     optimizer = torch.optim.Adam(model.parameters(), lr=OUTER_LR)
 
