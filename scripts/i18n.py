@@ -47,23 +47,34 @@ ROLE = re.compile(r"\{([a-z:]+)\}`([^`]*)`")
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
+def book_config() -> dict:
+    """The book's ``_config.yml``, with its local extensions' folders made absolute (they are
+    resolved from the folder of the configuration file, and ours are written elsewhere)."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    sphinx = config.setdefault("sphinx", {})
+    for name, path in sphinx.get("local_extensions", {}).items():
+        sphinx["local_extensions"][name] = str(ROOT / path)
+    sphinx.setdefault("config", {})
+    return config
+
+
+def write_config(config: dict, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    return path
+
+
 def gettext_config() -> Path:
     """The book's configuration for the gettext builder: notebooks are read, not executed
     (outputs are not translated: they are the code's), one catalogue per page, no source
     locations (they would mark every message stale whenever a line moves)."""
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config = book_config()
     config["execute"]["execute_notebooks"] = "off"
-    sphinx = config.setdefault("sphinx", {})
-    for name, path in sphinx.get("local_extensions", {}).items():  # resolved from the config's folder
-        sphinx["local_extensions"][name] = str(ROOT / path)
-    sphinx.setdefault("config", {}).update(
+    config["sphinx"]["config"].update(
         {"gettext_compact": False, "gettext_uuid": False, "gettext_location": False,
          "nb_remove_code_outputs": True}
     )  # fmt: skip
-    GETTEXT_OUT.mkdir(parents=True, exist_ok=True)
-    path = GETTEXT_OUT / "_config.gettext.yml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
-    return path
+    return write_config(config, GETTEXT_OUT / "_config.gettext.yml")
 
 
 def extract() -> None:
@@ -100,18 +111,11 @@ def edition_config(cache: Path) -> Path:
     """The book's configuration for the Chinese edition: the same book with ``language =
     zh_CN`` and the catalogues, and the English build's executed notebooks (jupyter-cache in
     ``cache``), so nothing runs a second time."""
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config = book_config()
     config["execute"]["cache"] = str(cache)
-    sphinx = config.setdefault("sphinx", {})
-    for name, path in sphinx.get("local_extensions", {}).items():
-        sphinx["local_extensions"][name] = str(ROOT / path)
-    sphinx.setdefault("config", {}).update(
-        {"language": LOCALE, "locale_dirs": [str(LOCALES)], "gettext_compact": False}
-    )
-    EDITION_OUT.mkdir(parents=True, exist_ok=True)
-    path = EDITION_OUT / f"_config.{LOCALE}.yml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
-    return path
+    settings = {"language": LOCALE, "locale_dirs": [str(LOCALES)], "gettext_compact": False}
+    config["sphinx"]["config"].update(settings)
+    return write_config(config, EDITION_OUT / f"_config.{LOCALE}.yml")
 
 
 def build(cache: Path) -> None:

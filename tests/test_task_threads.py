@@ -139,26 +139,27 @@ def test_training_in_threads_gives_the_meta_gradient_of_one_task_after_another(
     assert gradients[""].abs().max() > 0
 
 
-def test_adaptation_and_prediction_in_threads_match_one_task_after_another(two_threads, monkeypatch):
-    episode = image_episode()
-    predictions = {}
+def per_thread_setting(monkeypatch, compute):
+    """``compute(learner)`` for a fresh small-Conv-4 MAML, with the tasks one after another
+    (``"1"``) and side by side (``""``)."""
+    results = {}
     for mode in ("1", ""):
         monkeypatch.setenv(ENVIRONMENT_VARIABLE, mode)
         torch.manual_seed(0)
-        learner = MAML(Conv4(channels=8, num_classes=3), inner_lr=0.4, adapt_steps=2)
-        predictions[mode] = learner.predict(learner.adapt(episode), episode.query_x)
+        results[mode] = compute(MAML(Conv4(channels=8, num_classes=3), inner_lr=0.4, adapt_steps=2))
+    return results
+
+
+def test_adaptation_and_prediction_in_threads_match_one_task_after_another(two_threads, monkeypatch):
+    episode = image_episode()
+    predictions = per_thread_setting(monkeypatch, lambda m: m.predict(m.adapt(episode), episode.query_x))
     assert torch.allclose(predictions[""], predictions["1"], atol=1e-5, rtol=1e-5)
 
 
 def test_counted_flops_are_those_of_one_thread(two_threads, monkeypatch):
     """training_step_cost counts under a dispatch mode: the tasks must not leave its thread."""
     episode = image_episode()
-    counts = {}
-    for mode in ("1", ""):
-        monkeypatch.setenv(ENVIRONMENT_VARIABLE, mode)
-        torch.manual_seed(0)
-        learner = MAML(Conv4(channels=8, num_classes=3), inner_lr=0.4)
-        counts[mode] = training_step_cost(learner, episode)
+    counts = per_thread_setting(monkeypatch, lambda m: training_step_cost(m, episode))
     assert counts[""] == counts["1"]
 
 
